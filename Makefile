@@ -1,0 +1,107 @@
+# ipsbook — make book · make test (· make data · make bench · make clean)
+#
+#   make book                  run every chapter (profile quick) and build the HTML book
+#   make book PROFILE=paper    the papers' own settings (hours)
+#   make test                  the whole test suite (smoke-profile notebook runs + nbval)
+#
+# Every target that needs Python first brings .venv up to date with pyproject.toml.
+
+SHELL := bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
+
+PROFILE ?= quick
+JOBS ?= 2
+# a system Python 3.11 creates the venv (any 3.11/3.12 works: see requires-python)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+# extra pip arguments, e.g. PIP_ARGS='--extra-index-url https://download.pytorch.org/whl/cpu'
+# where no CPU build of torch==2.13.0 is on the configured index
+PIP_ARGS ?=
+# extra pytest arguments, e.g. PYTEST_ARGS='-k packaging -x'
+PYTEST_ARGS ?=
+
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.ipsbook-installed
+
+# The venv's tools come first: papermill and nbval start the kernel named "python3", whose
+# kernelspec runs whatever `python` is first on PATH.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+# Real datasets: $IPSBOOK_DATA_DIR if set, else ../shared/data where that folder exists.
+ifeq ($(origin IPSBOOK_DATA_DIR),undefined)
+  ifneq ($(wildcard ../shared/data),)
+    export IPSBOOK_DATA_DIR := $(abspath ../shared/data)
+  endif
+endif
+
+.PHONY: help venv book html test bench data clean distclean
+
+help: ## list the targets
+	@echo "ipsbook — PROFILE=$(PROFILE) (smoke|quick|paper), JOBS=$(JOBS)"
+	@echo
+	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) \
+	  | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+	@echo
+	@echo "  variables: PROFILE, JOBS, PYTHON, VENV, PIP_ARGS, PYTEST_ARGS, IPSBOOK_DATA_DIR"
+
+venv: $(STAMP) ## create .venv and install ipsbook[book,test,bench] (only when pyproject.toml changed)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install $(PIP_ARGS) -e '.[book,test,bench]'
+	touch $@
+
+book: venv ## run all chapters under PROFILE (cached), then build the HTML book with warnings as errors
+	$(BIN)/ipsbook run all --profile $(PROFILE) -j $(JOBS)
+	$(BIN)/ipsbook build --profile $(PROFILE) --no-html
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "book: $(CURDIR)/_build/html/index.html (profile $(PROFILE))"
+
+html: venv ## rebuild only the HTML from the chapters already in book/chapters
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+test: venv ## run the whole test suite (notebooks under the smoke profile, nbval, unit tests)
+	@echo "IPSBOOK_DATA_DIR=$${IPSBOOK_DATA_DIR:-<unset>}"
+	$(BIN)/python -m pytest --durations=20 $(PYTEST_ARGS)
+
+bench: venv ## speed and memory benchmarks (benchmarks/run.py; results in benchmarks/results/)
+	@test -f benchmarks/run.py || { echo "benchmarks/run.py does not exist yet" >&2; exit 1; }
+	$(BIN)/python benchmarks/run.py
+
+define VERIFY_DATA
+import importlib, os, sys
+print("IPSBOOK_DATA_DIR =", os.environ.get("IPSBOOK_DATA_DIR", "<unset>"))
+try:
+    data = importlib.import_module("ipsbook.data")
+except ModuleNotFoundError as exc:
+    if exc.name not in ("ipsbook.data",):
+        raise
+    print("ipsbook.data is not there yet: nothing to verify")
+    sys.exit(0)
+verify_all = getattr(data, "verify_all", None)
+if verify_all is None:
+    print("ipsbook.data.verify_all() does not exist yet: checksums not verified")
+    sys.exit(0)
+result = verify_all()
+if result is not None:
+    print(result)
+print("data: every registered file verified")
+endef
+export VERIFY_DATA
+
+data: venv ## show IPSBOOK_DATA_DIR and verify the sha256 of every registered data file
+	$(BIN)/python -c "$$VERIFY_DATA"
+
+clean: ## remove runs, the built book, generated pages and caches (keeps .venv)
+	rm -rf runs _build book/chapters book/scorecard.md
+	rm -rf .pytest_cache .hypothesis .ruff_cache .jupyter_cache jupyter_execute
+	find . -path ./$(VENV) -prune -o -type d \
+	  \( -name __pycache__ -o -name .ipynb_checkpoints \) -print0 | xargs -0 rm -rf
+
+distclean: clean ## clean, and remove .venv too
+	rm -rf $(VENV)

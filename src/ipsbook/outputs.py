@@ -1,0 +1,76 @@
+"""Where a notebook puts what it makes: tables (CSV), figures (PNG + SVG), claims (JSON).
+
+The runner executes every notebook inside a fresh temporary folder and passes it as the
+``output_dir`` parameter; only a successful run replaces the previous output. A notebook does::
+
+    out = ipsbook.outputs.RunOutput(output_dir, chapter="bfp", paper="D", cfg=cfg, params=...)
+    out.table(df, "table1")          # tables/table1.csv, and shows it
+    out.figure(fig, "fig3a")         # figures/fig3a.png and .svg
+    out.claims.relation(...)         # claims
+    out.finish()                     # claims.json + config.json
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .claims import ClaimSet
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+class RunOutput:
+    """The output folder of one notebook run."""
+
+    def __init__(
+        self,
+        output_dir: str | Path,
+        *,
+        chapter: str,
+        paper: str,
+        cfg: Any,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        self.root = Path(output_dir)
+        self.tables_dir = self.root / "tables"
+        self.figures_dir = self.root / "figures"
+        for d in (self.tables_dir, self.figures_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        self.chapter = chapter
+        self.cfg = cfg
+        self.params = dict(params or {})
+        self.claims = ClaimSet(paper=paper, chapter=chapter, profile=cfg.profile)
+
+    def table(self, frame, name: str, *, index: bool = False, float_format: str = "%.4g"):
+        """Save ``frame`` as ``tables/<name>.csv`` and return it (so the cell shows it)."""
+        path = self.tables_dir / f"{name}.csv"
+        frame.to_csv(path, index=index, float_format=float_format)
+        return frame
+
+    def figure(self, fig, name: str, *, dpi: int = 110) -> Path:
+        """Save ``fig`` as PNG and SVG, with no timestamps so reruns give identical files."""
+        png = self.figures_dir / f"{name}.png"
+        fig.savefig(png, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+        fig.savefig(self.figures_dir / f"{name}.svg", bbox_inches="tight", metadata={"Date": None})
+        return png
+
+    def json(self, obj: Any, name: str) -> Path:
+        path = self.root / f"{name}.json"
+        path.write_text(json.dumps(_jsonable(obj), indent=1, ensure_ascii=False))
+        return path
+
+    def finish(self):
+        """Write ``claims.json`` and ``config.json``; return the claims as a DataFrame."""
+        self.claims.save(self.root / "claims.json")
+        self.json({"config": self.cfg.as_dict(), "params": self.params}, "config")
+        return self.claims.to_frame()

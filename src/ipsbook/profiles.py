@@ -1,0 +1,137 @@
+"""Profiles: the one place that maps a run profile to the sizes of every chapter.
+
+A profile is ``smoke`` (tests and CI: every code path, seconds), ``quick`` (the default book:
+real data, fewer Monte-Carlo runs or epochs) or ``paper`` (the papers' own settings). A notebook
+calls :func:`resolve` once; its result is printed at the top of the chapter and saved with every
+result, so a quick-profile number is never mistaken for a paper-scale one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+PROFILES: tuple[str, ...] = ("smoke", "quick", "paper")
+
+# Sizes per chapter and profile. Each chapter lists the same keys under every profile.
+_SIZES: dict[str, dict[str, dict[str, Any]]] = {
+    # Paper D (binary fingerprinting). n_mc: Monte-Carlo realisations of shadowing + noise;
+    # test_step_m: spacing of the test grid (the paper: 0.25 m); sigma_ws / deltas: sweeps.
+    "bfp": {
+        "smoke": {
+            "n_mc": 2,
+            "n_noise": 2,
+            "test_step_m": 0.5,
+            "sigma_ws_db": (0.0, 2.0, 4.0),
+            "deltas_db": (0.0, 2.0, 4.0, 8.0),
+            "area_sides_m": (10.0, 20.0),
+            "bench_cells": 2_000,
+            "bench_queries": 200,
+        },
+        "quick": {
+            "n_mc": 50,
+            "n_noise": 50,
+            "test_step_m": 0.25,
+            "sigma_ws_db": (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0),
+            "deltas_db": tuple(float(d) for d in range(0, 13)),
+            "area_sides_m": (10.0, 15.0, 20.0, 30.0, 40.0),
+            "bench_cells": 50_000,
+            "bench_queries": 5_000,
+        },
+        "paper": {
+            "n_mc": 500,
+            "n_noise": 200,
+            "test_step_m": 0.25,
+            "sigma_ws_db": (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0),
+            "deltas_db": tuple(float(d) for d in range(0, 17)),
+            "area_sides_m": (10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0),
+            "bench_cells": 100_000,
+            "bench_queries": 10_000,
+        },
+    },
+}
+
+
+class ProfileError(ValueError):
+    """An unknown profile, chapter key or override."""
+
+
+@dataclass(frozen=True)
+class Config(Mapping[str, Any]):
+    """The resolved sizes of one chapter under one profile (read-only mapping + attributes)."""
+
+    key: str
+    profile: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(
+                f"chapter {self.key!r} has no size {name!r}; known: {', '.join(self.values)}"
+            ) from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def __iter__(self):
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict (profile included) for saving next to results."""
+        return {"chapter": self.key, "profile": self.profile, **dict(self.values)}
+
+
+def check_profile(profile: str) -> str:
+    """Return ``profile`` if it is known, else raise :class:`ProfileError` naming the choices."""
+    if profile not in PROFILES:
+        raise ProfileError(f"profile={profile!r} is not known; allowed: {', '.join(PROFILES)}")
+    return profile
+
+
+def chapters() -> tuple[str, ...]:
+    """Chapter keys that have sizes."""
+    return tuple(_SIZES)
+
+
+def resolve(key: str, profile: str, **overrides: Any) -> Config:
+    """Sizes of chapter ``key`` under ``profile``; ``overrides`` (not None) replace single sizes.
+
+    >>> resolve("bfp", "smoke").n_mc
+    2
+    """
+    check_profile(profile)
+    if key not in _SIZES:
+        raise ProfileError(f"chapter key={key!r} has no profile sizes; known: {', '.join(_SIZES)}")
+    values = dict(_SIZES[key][profile])
+    for name, value in overrides.items():
+        if value is None:
+            continue
+        if name not in values:
+            raise ProfileError(
+                f"override {name}={value!r} is not a size of chapter {key!r}; "
+                f"allowed: {', '.join(values)}"
+            )
+        values[name] = value
+    return Config(key=key, profile=profile, values=values)
+
+
+def table(key: str) -> "Any":
+    """A pandas DataFrame of the chapter's sizes, one column per profile (for the book)."""
+    import pandas as pd
+
+    if key not in _SIZES:
+        raise ProfileError(f"chapter key={key!r} has no profile sizes; known: {', '.join(_SIZES)}")
+    rows = {p: {k: _fmt(v) for k, v in _SIZES[key][p].items()} for p in PROFILES}
+    return pd.DataFrame(rows)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    return str(value)
