@@ -37,7 +37,7 @@ ifeq ($(origin IPSBOOK_DATA_DIR),undefined)
   endif
 endif
 
-.PHONY: help venv book html test bench data clean distclean
+.PHONY: help venv lock book html test bench data clean distclean
 
 help: ## list the targets
 	@echo "ipsbook — PROFILE=$(PROFILE) (smoke|quick|paper), JOBS=$(JOBS)"
@@ -52,9 +52,14 @@ venv: $(STAMP) ## create .venv and install ipsbook[book,test,bench] (only when p
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install $(PIP_ARGS) -e '.[book,test,bench]'
+$(STAMP): pyproject.toml requirements-lock.txt | $(BIN)/python
+	$(BIN)/python -m pip install $(PIP_ARGS) -c requirements-lock.txt -e '.[book,test,bench]'
 	touch $@
+
+lock: venv ## re-pin requirements-lock.txt to what the venv has (after changing pyproject.toml)
+	{ sed -n '1,2p' requirements-lock.txt; $(BIN)/python -m pip freeze --exclude-editable \
+	  | grep -v '^ipsbook' | sed 's/+cpu//'; } > requirements-lock.txt.new
+	mv requirements-lock.txt.new requirements-lock.txt
 
 book: venv ## run all chapters under PROFILE (cached), then build the HTML book with warnings as errors
 	$(BIN)/ipsbook run all --profile $(PROFILE) -j $(JOBS)

@@ -154,3 +154,14 @@ def test_table1_marks_choices():
     assert {"parameter", "symbol", "value", "unit", "source", "chosen"} <= set(t.columns)
     assert t.chosen.any() and (~t.chosen).any()
     assert t.set_index("parameter").loc["test grid resolution", "value"] == 0.25
+
+
+def test_distance_to_real_border_is_zero_on_borders_and_grows_away():
+    sc = bfp.Scenario(side_m=8.0, rho_m=0.5, test_step_m=0.25, sigma_sh_db=0.0)
+    real = bfp.realise(sc, bfp.make_layout("2x2", sc.side_m), np.random.default_rng(0))
+    d = bfp.distance_to_real_border(real)
+    code = (real.real_bits @ np.array([1, 2])).reshape(sc.test_grid.shape)
+    changes = np.zeros_like(code, dtype=bool)
+    changes[:, 1:] |= code[:, 1:] != code[:, :-1]
+    assert np.all(d.reshape(code.shape)[changes] == 0)
+    assert d.max() > 0 and d.max() <= sc.side_m * np.sqrt(2)

@@ -127,5 +127,5 @@ def build_book(
     result.scorecard = write_scorecard_page(proj.runs_root, profile, proj.root / SCORECARD)
     if html:
         cmd = [_jupyter_book(), "build", str(proj.root), "-W", "--keep-going"]
-        result.returncode = subprocess.run(cmd, cwd=proj.root).returncode
+        result.returncode = subprocess.run(cmd, cwd=proj.root, check=False).returncode
     return result

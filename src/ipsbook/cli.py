@@ -54,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="run N notebooks at once (default 1)")
     run.add_argument("--force", action="store_true", help="re-run even if the cache is fresh")
     run.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                     help="run on this Dask distributed scheduler")
+                     help="run on this Dask distributed scheduler (then -j is ignored: the "
+                          "cluster's workers decide how many run at once)")
 
     sub.add_parser("list", parents=[common], help="list the notebooks and their parameters")
 

@@ -22,6 +22,7 @@ import difflib
 import hashlib
 import io
 import json
+import logging
 import os
 import platform
 import shutil
@@ -38,7 +39,7 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +48,32 @@ from jupyter_client import AsyncKernelManager
 from .profiles import ProfileError, check_profile
 
 __all__ = [
-    "CACHED", "FAILED", "RAN", "InputError", "NotebookNotFoundError", "Notebook", "Parameter",
-    "ParameterError", "Project", "ProfileError", "RunError", "RunInterrupted", "RunPlan",
-    "RunResult", "available_notebooks", "compute_cache_key", "execute_remote", "find_project_root",
-    "load_notebook", "open_project", "parse_assignments", "parse_value", "plan_runs",
-    "run_notebook", "run_notebooks", "select_notebooks",
+    "CACHED",
+    "FAILED",
+    "RAN",
+    "InputError",
+    "Notebook",
+    "NotebookNotFoundError",
+    "Parameter",
+    "ParameterError",
+    "ProfileError",
+    "Project",
+    "RunError",
+    "RunInterrupted",
+    "RunPlan",
+    "RunResult",
+    "available_notebooks",
+    "compute_cache_key",
+    "execute_remote",
+    "find_project_root",
+    "load_notebook",
+    "open_project",
+    "parse_assignments",
+    "parse_value",
+    "plan_runs",
+    "run_notebook",
+    "run_notebooks",
+    "select_notebooks",
 ]
 
 KERNEL_NAME = "python3"
@@ -65,6 +87,20 @@ RUNS_ENV = "IPSBOOK_RUNS_DIR"
 CACHE_VERSION = "ipsbook-run-cache/1"
 
 RAN, CACHED, FAILED = "ran", "cached", "failed"
+
+
+class _DropParameterParseWarnings(logging.Filter):
+    """papermill re-parses the parameters cell with a regex that gives up on any line with two
+    '=' (e.g. in a comment), then calls that parameter unknown. ipsbook parses the cell with
+    ``ast`` and checks every -p itself, so both warnings are only misleading noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = str(record.msg)
+        return not msg.startswith(("Unable to parse line", "Passed unknown parameter"))
+
+
+for _name in ("papermill", "papermill.translators"):
+    logging.getLogger(_name).addFilter(_DropParameterParseWarnings())
 
 # Libraries whose versions go into run.json (those missing are skipped).
 _LIBRARIES = (
@@ -429,9 +465,8 @@ def _data_checksums() -> dict[str, Any]:
     func = getattr(data, "dataset_checksums", None)
     if func is None:
         return {}
-    registry = getattr(data, "REGISTRY", None)
-    result = func(registry) if registry is not None else func()
-    return {str(k): v for k, v in dict(result).items()}
+    # the registry's declared sha256 of every file (no file is read): cheap on every run
+    return {str(k): v for k, v in dict(func()).items()}
 
 
 def _json(obj: Any) -> str:
@@ -521,7 +556,8 @@ def _git_info(root: Path) -> dict[str, Any]:
     def git(*args: str) -> str | None:
         try:
             out = subprocess.run(
-                ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=15,
+                ["git", "-C", str(root), *args],
+                capture_output=True, text=True, timeout=15, check=False,
             )
         except (OSError, subprocess.SubprocessError):
             return None
@@ -577,7 +613,7 @@ def plan_runs(
 
 # Kernels started by this process, so that Ctrl-C can interrupt those running in threads:
 # they are started in their own session, so the terminal's SIGINT does not reach them.
-_LIVE_KERNELS: "weakref.WeakSet[_IpsbookKernelManager]" = weakref.WeakSet()
+_LIVE_KERNELS: weakref.WeakSet[_IpsbookKernelManager] = weakref.WeakSet()
 _LIVE_LOCK = threading.Lock()
 
 
@@ -591,7 +627,7 @@ class _IpsbookKernelManager(AsyncKernelManager):
 
             if zmq.has("curve") and self._kernel_supports_curve_encryption():
                 self.transport_encryption = "auto"
-        except Exception:  # older jupyter_client: no such trait; plain TCP is fine
+        except Exception:  # noqa: BLE001, S110 -- cosmetic: plain TCP works as well
             pass
 
     async def _async_pre_start_kernel(self, **kw: Any):
@@ -618,7 +654,7 @@ def _interrupt_live_kernels() -> None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _environment() -> dict[str, Any]:
@@ -667,7 +703,7 @@ def _interrupted_cell(path: Path) -> dict[str, Any] | None:
 
     try:
         nb = nbformat.read(path, as_version=4)
-    except Exception:
+    except Exception:  # noqa: BLE001 -- half-written by an interrupted run: no detail then
         return None
     last = None
     for i, cell in enumerate(nb.cells):
@@ -718,7 +754,7 @@ def _execute_in(
         index = exc.cell_index
         try:
             index = _source_cell_index(nbformat.read(out_nb, as_version=4), exc.cell_index)
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 -- then papermill's own index is reported
             pass
         info["interrupted"] = exc.ename == "KeyboardInterrupt"
         info["error"] = {
@@ -733,7 +769,7 @@ def _execute_in(
         info["error"] = {"ename": "KeyboardInterrupt", "evalue": "interrupted by the user"}
         if out_nb.exists():
             info["error"].update(_interrupted_cell(out_nb) or {})
-    except Exception as exc:  # kernel died, could not start, bad notebook...
+    except Exception as exc:  # noqa: BLE001 -- kernel died or did not start, bad notebook...
         info["error"] = {"ename": type(exc).__name__, "evalue": str(exc)}
     finally:
         os.unlink(src)
@@ -869,7 +905,7 @@ def _finish(plan: RunPlan, tmp: Path, info: Mapping[str, Any]) -> RunResult:
     if nb_path.exists():
         try:
             _tidy_notebook(nb_path, plan)
-        except Exception:  # a half-written notebook (interrupt) is still worth keeping as is
+        except Exception:  # noqa: BLE001, S110 -- a half-written notebook is kept as it is
             pass
     if not info.get("ok"):
         failed_nb = None
@@ -946,6 +982,13 @@ def _run_one(plan: RunPlan, force: bool, progress: bool) -> RunResult:
         return _run_plan_local(plan, progress)
     except RunError as exc:
         return _failed_result(plan, exc, t0)
+    except OSError as exc:  # storing the output failed (disk full, permissions...)
+        msg = (
+            f"notebook {plan.name!r} (profile {plan.profile}) ran, but its output could not be "
+            f"stored: {type(exc).__name__}: {exc}\n"
+            f"  the last good output is untouched: {plan.output_dir}"
+        )
+        return _failed_result(plan, RunError(msg), t0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1054,6 +1097,7 @@ def _run_in_threads(plans: Sequence[RunPlan], jobs: int, done: Callable[[RunResu
 
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="ipsbook-run")
     pending = {pool.submit(task, plan) for plan in plans}
+    interrupted = False
     try:
         while pending:
             finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -1061,6 +1105,7 @@ def _run_in_threads(plans: Sequence[RunPlan], jobs: int, done: Callable[[RunResu
                 if fut.result() is not None:
                     done(fut.result())
     except KeyboardInterrupt:
+        interrupted = True
         stop.set()
         for fut in pending:
             fut.cancel()
@@ -1070,13 +1115,14 @@ def _run_in_threads(plans: Sequence[RunPlan], jobs: int, done: Callable[[RunResu
             if not fut.cancelled():
                 try:
                     result = fut.result()
-                except BaseException:
+                except Exception:  # noqa: BLE001, S112 -- cancelled before it started
                     continue
                 if result is not None:
                     done(result)
         raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        # after a Ctrl-C the runs were already collected (a second Ctrl-C must not wait again)
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
 
 
 def _run_on_dask(plans: Sequence[RunPlan], address: str, done: Callable[[RunResult], None]) -> None:
@@ -1108,7 +1154,7 @@ def _run_on_dask(plans: Sequence[RunPlan], address: str, done: Callable[[RunResu
                     result = _finish_remote(plan, payload)
                 except RunError as exc:
                     result = _failed_result(plan, exc, starts[fut])
-                except Exception as exc:  # the task itself failed: worker lost, import error
+                except Exception as exc:  # noqa: BLE001 -- the task failed: worker lost, import...
                     msg = (
                         f"notebook {plan.name!r} (profile {plan.profile}) failed on the Dask "
                         f"cluster {address}: {type(exc).__name__}: {exc}\n"

@@ -383,11 +383,32 @@ def rmse_table(results: pd.DataFrame, by: list[str], *, n_boot: int = 400, seed:
 
 
 def best_delta(rmse: pd.DataFrame) -> pd.DataFrame:
-    """Per (layout, design, σ_W): the Δ of lowest RMSE among the BFP rows of :func:`rmse_table`."""
+    """Per (layout, design, σ_W): the Δ of lowest RMSE among the BFP rows of :func:`rmse_table`.
+
+    ``at_sweep_edge`` flags an optimum at the largest Δ swept: the true optimum may lie beyond.
+    """
     bfp = rmse[rmse["method"] == "BFP"]
     idx = bfp.groupby(["layout", "design", "sigma_w_db"])["rmse_m"].idxmin()
-    return bfp.loc[idx, ["layout", "design", "sigma_w_db", "delta_db", "rmse_m"]].reset_index(
-        drop=True)
+    best = bfp.loc[idx, ["layout", "design", "sigma_w_db", "delta_db", "rmse_m"]]
+    best = best.reset_index(drop=True)
+    best["at_sweep_edge"] = np.isclose(best["delta_db"], bfp["delta_db"].max())
+    return best
+
+
+def distance_to_real_border(real: Realisation) -> np.ndarray:
+    """Distance (m) from each test point to the nearest border of the real binary map."""
+    from scipy.ndimage import distance_transform_edt
+
+    g = real.scenario.test_grid
+    code = (real.real_bits @ (1 << np.arange(real.layout.n_beacons))).reshape(g.shape)
+    edge = np.zeros(g.shape, dtype=bool)
+    edge[:, 1:] |= code[:, 1:] != code[:, :-1]
+    edge[:, :-1] |= code[:, 1:] != code[:, :-1]
+    edge[1:, :] |= code[1:, :] != code[:-1, :]
+    edge[:-1, :] |= code[1:, :] != code[:-1, :]
+    if not edge.any():
+        return np.full(g.size, np.inf)
+    return (distance_transform_edt(~edge) * g.step).ravel()
 
 
 def error_map(real: Realisation, sigma_w: float, delta: float, design: str, n_noise: int,
