@@ -66,6 +66,7 @@ from ipsbook.methods.hamming import pack_bits, search_ties
 from ipsbook.outputs import RunOutput
 
 ipsbook.setup(seed)
+pd.set_option("display.max_colwidth", None)
 bfp.check_nonneg("sigma_w", sigma_w, "dB")
 bfp.check_nonneg("delta", delta, "dB")
 cfg = profiles.resolve("bfp", profile, n_mc=n_mc or None)

@@ -61,7 +61,7 @@ def test_claims_roundtrip_collect_and_scorecard(tmp_path):
     assert len(frame) == 2 and list(frame.columns) == list(claims.COLUMNS)
     page = claims.write_scorecard_page(tmp_path, "smoke", tmp_path / "sc.md").read_text()
     assert "{ref}`Fig. 5a <bfp-fig5a>`" in page and "q\\|pipe" in page
-    assert "| D — " in page and "| 1 | 1 | 0 | 2 |" in page
+    assert "| D — " in page and "| 1 | 1 | 0 | 2 |" in page and "**not reproduced**" in page
     empty = claims.scorecard_markdown(claims.collect(tmp_path, "paper"), "paper")
     assert "No chapter has recorded claims" in empty
     (tmp_path / "bad.json").write_text("{not json")

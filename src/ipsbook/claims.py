@@ -207,17 +207,19 @@ def scorecard_markdown(frame, profile: str) -> str:
         total = int(row.sum())
         counts = " | ".join(str(int(row[s])) for s in STATUSES)
         lines.append(f"| {paper} — {_md_cell(PAPERS.get(paper, ''))} | {counts} | {total} |")
-    lines += ["", "## All claims", ""]
-    head = ("paper", "chapter", "artefact", "quantity", "paper_value", "ours", "criterion",
-            "profile", "status", "reason")
+    lines += ["", "## All claims", "", "````{div} full-width", ""]
+    head = ("paper", "artefact", "quantity", "paper_value", "ours", "criterion", "status",
+            "reason", "profile")
     lines.append("| " + " | ".join(h.replace("_", " ") for h in head) + " |")
     lines.append("|" + "---|" * len(head))
     for _, row in frame.iterrows():
         cells = [_md_cell(row[h]) for h in head]
         if row["anchor"]:
             # a MyST cross-reference: the build (-W) fails if the chapter lost its label
-            cells[2] = f"{{ref}}`{cells[2]} <{row['anchor']}>`"
+            cells[1] = f"{{ref}}`{cells[1]} <{row['anchor']}>`"
+        cells[6] = f"**{cells[6]}**"
         lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "````"]
     return "\n".join(lines) + "\n"
 
 
