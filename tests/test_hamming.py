@@ -71,3 +71,23 @@ def test_bad_inputs_are_named():
         search_ties(codes, codes, codes, np.zeros((2, 2)))
     with pytest.raises(ValueError, match="bits must be a 2-D"):
         pack_bits(np.ones(5))
+
+
+@pytest.mark.parametrize("n_bits,n_codes,n_q", [(6, 1000, 37), (64, 700, 9), (40, 129, 5)])
+def test_blocked_kernels_across_many_blocks_and_ties(n_bits, n_codes, n_q):
+    """Codebooks spanning several 128-code blocks, with ties spread over blocks (few bits)."""
+    rng = np.random.default_rng(n_bits)
+    codes = rng.integers(0, 2, (n_codes, n_bits), dtype=np.uint8)
+    q = rng.integers(0, 2, (n_q, n_bits), dtype=np.uint8)
+    m = (rng.random((n_q, n_bits)) > 0.3).astype(np.uint8)
+    centres = rng.normal(size=(n_codes, 2))
+    dense = distances_dense(q, m, codes)
+    est, dmin, ties = search_ties(pack_bits(codes), pack_bits(q), pack_bits(m), centres)
+    assert np.array_equal(dmin, dense.min(axis=1))
+    for i in range(n_q):
+        sel = dense[i] == dense[i].min()
+        assert ties[i] == sel.sum()
+        np.testing.assert_allclose(est[i], centres[sel].mean(axis=0))
+    idx, d1 = nearest(pack_bits(codes), pack_bits(q))
+    full = distances_dense(q, np.ones_like(q), codes)
+    assert np.array_equal(idx, full.argmin(axis=1)) and np.array_equal(d1, full.min(axis=1))
