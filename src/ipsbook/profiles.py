@@ -50,6 +50,34 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "bench_queries": 10_000,
         },
     },
+    # Paper B (FTM ranging, EDM resolution). n_plans: random floor plans per sweep point;
+    # the four sweeps (noise σ, walls, APs, missing share) and the real-data network size.
+    "ftm": {
+        "smoke": {
+            "n_plans": 2,
+            "sigma_los": (0.5, 2.0),
+            "n_walls": (0, 12),
+            "n_aps": (8, 15),
+            "p_missing": (0.0, 0.3),
+            "real_max_points": 15,
+        },
+        "quick": {
+            "n_plans": 10,
+            "sigma_los": (0.25, 0.5, 1.0, 2.0, 3.0),
+            "n_walls": (0, 5, 10, 20, 30),
+            "n_aps": (5, 10, 20, 50, 100),
+            "p_missing": (0.0, 0.1, 0.2, 0.3, 0.4),
+            "real_max_points": 40,
+        },
+        "paper": {
+            "n_plans": 50,
+            "sigma_los": (0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0),
+            "n_walls": (0, 5, 10, 15, 20, 30, 40),
+            "n_aps": (5, 10, 20, 30, 50, 75, 100),
+            "p_missing": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
+            "real_max_points": 0,
+        },
+    },
 }
 
 

@@ -37,6 +37,7 @@ from .loaders import (
     ujiindoorloc_arrays,
 )
 from .registry import REGISTRY, DataFile, Dataset
+from .rtt import RTTNetwork, load_rtt_feng, load_rtt_yu, rtt_network
 
 __all__ = [
     "REGISTRY",
@@ -47,6 +48,7 @@ __all__ = [
     "DataFileMissing",
     "DataIntegrityWarning",
     "Dataset",
+    "RTTNetwork",
     "Tut3Split",
     "UJIArrays",
     "UjiLibSplit",
@@ -57,11 +59,14 @@ __all__ = [
     "dataset_checksums",
     "fetch",
     "get_dataset",
+    "load_rtt_feng",
+    "load_rtt_yu",
     "load_tut3",
     "load_uji_lib",
     "load_ujiindoorloc",
     "read_bytes",
     "read_csv",
+    "rtt_network",
     "sha256_of",
     "ujiindoorloc_arrays",
     "verify_all",
