@@ -15,8 +15,10 @@
 # (ftm)=
 # # Locate access points from FTM ranges: classical MDS vs Wall Remover and IAG
 #
-# **Paper B** — *FTM ranging between fixed access points: classical MDS vs a geometric Wall
-# Remover and an Iterative Algebro-Geometric (IAG) EDM resolver* ({cite}`henry2021geometric`).
+# **Paper B** — J. Henry, N. Montavont, Y. Busnel, R. Ludinard, I. Hrasko, *A Geometric
+# Approach to Noisy EDM Resolution in FTM Measurements*, Computers 10(3):33, 2021
+# ({cite}`henry2021geometric`): classical MDS vs a geometric Wall Remover and an Iterative
+# Algebro-Geometric (IAG) EDM resolver.
 # Wi-Fi access points (APs) range to each other with Fine Timing Measurement (FTM, IEEE
 # 802.11mc); from the matrix of ranges we want their positions.
 #
