@@ -173,7 +173,7 @@ def _result_info(key: str, res: Any, X_true: np.ndarray) -> dict[str, Any]:
                 "quadruples_first_pass": int(res.quadruples_per_pass[0])}
     X = res if isinstance(res, np.ndarray) else res.X
     err = position_errors(X, X_true)
-    return {"rmse_m": err.rmse, "unplaced": err.n_unplaced}
+    return {"rmse_m": err.rmse if math.isfinite(err.rmse) else None, "unplaced": err.n_unplaced}
 
 
 # --------------------------------------------------------------------------------------------

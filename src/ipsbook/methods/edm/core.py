@@ -100,6 +100,17 @@ def check_distance_matrix(
     return A
 
 
+def check_int(name: str, value: int | None, *, minimum: int, allow_none: bool = False) -> int | None:
+    """Return ``value`` as int; ValueError naming ``name`` unless it is an integer >= ``minimum``
+    (or None where ``allow_none``). Booleans are refused: ``True`` is not a count."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        allowed = f"an integer >= {minimum}" + (" or None" if allow_none else "")
+        raise ValueError(f"{name}={value!r} is not allowed; allowed: {allowed}")
+    return int(value)
+
+
 def check_points(X: np.ndarray, *, name: str = "X", allow_nan_rows: bool = True) -> np.ndarray:
     """Validate a configuration ``(n, dim)`` and return a float copy.
 

@@ -88,7 +88,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import SYMMETRISE_HOWS, check_distance_matrix
+from .core import SYMMETRISE_HOWS, check_distance_matrix, check_int
 from .core import symmetrise as _symmetrise  # iag_resolve's keyword shadows the name
 
 __all__ = ["MIN_SPREAD", "N_REFS", "VARIANTS", "IAGIteration", "IAGResult", "iag_resolve"]
@@ -391,14 +391,6 @@ def _align_chain(
 # Public API
 
 
-def _check_int(name: str, value, *, minimum: int, allow_none: bool = False) -> int | None:
-    if value is None and allow_none:
-        return None
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        allowed = f"an integer >= {minimum}" + (" or None" if allow_none else "")
-        raise ValueError(f"{name}={value!r} is not allowed; allowed: {allowed}")
-    return int(value)
-
 
 def _origins(M: np.ndarray, n_origins: int | None, seed: int) -> np.ndarray:
     """Sensors used as origin pivot: the best connected first (ties: seeded shuffle)."""
@@ -438,10 +430,10 @@ def iag_resolve(
         raise ValueError(f"dim={dim!r} is not supported; allowed: dim=2 (the method is planar)")
     if variant not in VARIANTS:
         raise ValueError(f"variant={variant!r} is not allowed; allowed: {', '.join(VARIANTS)}")
-    n_origins = _check_int("n_origins", n_origins, minimum=1, allow_none=True)
-    max_prune_rounds = _check_int("max_prune_rounds", max_prune_rounds, minimum=0)
-    keep = _check_int("max_kept_iterations", max_kept_iterations, minimum=0, allow_none=True)
-    seed = _check_int("seed", seed, minimum=0)
+    n_origins = check_int("n_origins", n_origins, minimum=1, allow_none=True)
+    max_prune_rounds = check_int("max_prune_rounds", max_prune_rounds, minimum=0)
+    keep = check_int("max_kept_iterations", max_kept_iterations, minimum=0, allow_none=True)
+    seed = check_int("seed", seed, minimum=0)
     if not isinstance(prune, (bool, np.bool_)):
         raise ValueError(f"prune={prune!r} is not allowed; allowed: True or False")  # noqa: TRY004
     if symmetrise is not None and symmetrise not in SYMMETRISE_HOWS:

@@ -105,7 +105,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from .core import SYMMETRISE_HOWS, check_distance_matrix, symmetrise
+from .core import SYMMETRISE_HOWS, check_distance_matrix, check_int, symmetrise
 
 __all__ = [
     "MIN_ALTITUDE_RATIO",
@@ -168,16 +168,6 @@ def _check_fraction(name: str, value: float, *, low: float, high: float, closed:
         raise ValueError(f"{name}={value!r} is out of range; allowed: {name} in {interval}")
     return float(value)
 
-
-def _check_int(
-    name: str, value: int | None, *, minimum: int, allow_none: bool = False
-) -> int | None:
-    if value is None and allow_none:
-        return None
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        allowed = f"an integer >= {minimum}" + (" or None" if allow_none else "")
-        raise ValueError(f"{name}={value!r} is not allowed; allowed: {allowed}")
-    return int(value)
 
 
 def _prepare(D: np.ndarray, how: str | None) -> tuple[np.ndarray, bool]:
@@ -523,14 +513,14 @@ def wall_remover(
             f"tolerance={tolerance!r} is not allowed; allowed: a finite number of metres >= 0"
         )
     tol = float(tolerance)
-    max_iter = _check_int("max_iter", max_iter, minimum=0)
-    cap = _check_int("max_quadruples", max_quadruples, minimum=1, allow_none=True)
+    max_iter = check_int("max_iter", max_iter, minimum=0)
+    cap = check_int("max_quadruples", max_quadruples, minimum=1, allow_none=True)
     p_min = _check_fraction("min_probability", min_probability, low=0.0, high=1.0, closed=True)
     conf = _check_fraction("confidence", confidence, low=0.0, high=1.0, closed=True)
     if conf == 1.0:
         raise ValueError("confidence=1.0 is not allowed; allowed: confidence in [0, 1)")
     z = NormalDist().inv_cdf(0.5 + conf / 2)  # two-sided interval, its lower end
-    seed = _check_int("seed", seed, minimum=0)
+    seed = check_int("seed", seed, minimum=0)
     S, symmetrised = _prepare(D, symmetrise)
     n = S.shape[0]
     M = _measured(S)
@@ -631,8 +621,8 @@ def contained_quadruples(
 
     Same definition, cap and sampling as :func:`wall_remover`'s first pass.
     """
-    cap = _check_int("max_quadruples", max_quadruples, minimum=1, allow_none=True)
-    seed = _check_int("seed", seed, minimum=0)
+    cap = check_int("max_quadruples", max_quadruples, minimum=1, allow_none=True)
+    seed = check_int("seed", seed, minimum=0)
     S, _ = _prepare(D, symmetrise)
     M = _measured(S)
     tri = _triangles(S, M)
