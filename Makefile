@@ -3,6 +3,7 @@
 #   make book                  run every chapter (profile quick) and build the HTML book
 #   make book PROFILE=paper    the papers' own settings (hours)
 #   make test                  the whole test suite (smoke-profile notebook runs + nbval)
+#   make check-book            open the built book in headless Chromium and check what readers see
 #
 # Every target that needs Python first brings .venv up to date with pyproject.toml.
 
@@ -37,7 +38,7 @@ ifeq ($(origin IPSBOOK_DATA_DIR),undefined)
   endif
 endif
 
-.PHONY: help venv lock book html test bench data clean distclean
+.PHONY: help venv lock book html test check-book bench data clean distclean
 
 help: ## list the targets
 	@echo "ipsbook — PROFILE=$(PROFILE) (smoke|quick|paper), JOBS=$(JOBS)"
@@ -73,6 +74,10 @@ html: venv ## rebuild only the HTML from the chapters already in book/chapters
 test: venv ## run the whole test suite (notebooks under the smoke profile, nbval, unit tests)
 	@echo "IPSBOOK_DATA_DIR=$${IPSBOOK_DATA_DIR:-<unset>}"
 	$(BIN)/python -m pytest --durations=20 $(PYTEST_ARGS)
+
+check-book: venv ## check _build/html in headless Chromium; screenshots in _build/screenshots
+	@test -f _build/html/index.html || { echo "check-book: _build/html is missing: run 'make book' (or 'make book PROFILE=smoke') first" >&2; exit 1; }
+	$(BIN)/python -m ipsbook.bookcheck _build/html
 
 bench: venv ## speed and memory benchmarks (benchmarks/run.py; results in benchmarks/results/)
 	@test -f benchmarks/run.py || { echo "benchmarks/run.py does not exist yet" >&2; exit 1; }

@@ -83,6 +83,7 @@ class Report:
     pages: list[str] = field(default_factory=list)  # pages opened, relative to html_dir
     failures: list[Failure] = field(default_factory=list)
     screenshots: list[Path] = field(default_factory=list)
+    claims: dict[str, list[str]] = field(default_factory=dict)  # chapter page -> anchors checked
     # resources on other hosts that did not load (the check runs offline): listed, not failures
     offline: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -94,7 +95,8 @@ class Report:
     def format(self) -> str:
         """A readable summary: the failures grouped by page, then the screenshots."""
         lines = [
-            f"checked {len(self.pages)} pages of {self.html_dir} in {self.seconds:.1f} s: "
+            f"checked {len(self.pages)} pages of {self.html_dir} "
+            f"({sum(map(len, self.claims.values()))} claim anchors) in {self.seconds:.1f} s: "
             + (f"{len(self.failures)} failure(s)" if self.failures else "no failures")
         ]
         by_page: dict[str, list[Failure]] = {}
@@ -181,6 +183,25 @@ def _tool(path: str | None, env: str, default: str, what: str) -> str:
             f"it with: {APT_HINT}"
         )
     return chosen
+
+
+def missing_tools(chromium: str | None = None, chromedriver: str | None = None) -> list[str]:
+    """What the browser check lacks here (empty when it can run): the browser, the driver
+    (``IPSBOOK_CHROMIUM`` / ``IPSBOOK_CHROMEDRIVER`` override the Debian paths) or selenium."""
+    missing = []
+    for path, env, default, what in (
+        (chromium, "IPSBOOK_CHROMIUM", CHROMIUM, "chromium"),
+        (chromedriver, "IPSBOOK_CHROMEDRIVER", CHROMEDRIVER, "chromedriver"),
+    ):
+        try:
+            _tool(path, env, default, what)
+        except BookCheckError:
+            missing.append(f"{what} ({path or os.environ.get(env) or default})")
+    try:
+        _require_selenium()
+    except BookCheckError:
+        missing.append("selenium (pip install 'ipsbook[test]')")
+    return missing
 
 
 def _require_selenium() -> None:
@@ -444,7 +465,8 @@ def check_book(
                     page, "page text", "shows a Python traceback "
                     "('Traceback (most recent call last)')"))
             for anchor, status in data["claims"]:
-                element = f"#{anchor} (a claim's anchor, linked from {SCORECARD_PAGE})"
+                element = f"#{anchor} (a claim's anchor" + (
+                    f", linked from {SCORECARD_PAGE})" if claims_tables is None else ")")
                 if status == "missing":
                     report.failures.append(Failure(page, element, "no such anchor on the page"))
                 elif status != "ok":
@@ -453,11 +475,6 @@ def check_book(
 
             if page == SCORECARD_PAGE and claims_tables is None:
                 claims = _claims_from_scorecard(data["links"], origin)
-                for target in claims:
-                    if target not in report.pages:
-                        report.failures.append(Failure(
-                            SCORECARD_PAGE, f"claim links to {target}",
-                            "the chapter page does not exist"))
             if page == SCORECARD_PAGE or _is_chapter(page):
                 shots.mkdir(parents=True, exist_ok=True)
                 png = shots / f"{PurePosixPath(page).stem}.png"
@@ -468,6 +485,11 @@ def check_book(
                     report.failures.append(Failure(page, "screenshot", f"could not save {png}"))
 
         report.failures += _link_failures(root, origin, links, ids, claims)
+    for target, anchors in claims.items():
+        if target not in report.pages:
+            report.failures.append(Failure(
+                target, f"claims #{', #'.join(anchors)}", "the chapter page does not exist"))
+    report.claims = claims
     report.seconds = time.monotonic() - start
     return report
 
@@ -537,5 +559,5 @@ if __name__ == "__main__":
 
 __all__ = [
     "APT_HINT", "BookCheckError", "Failure", "Report", "book_pages", "check_book",
-    "chromium_driver", "main", "serve",
+    "chromium_driver", "main", "missing_tools", "serve",
 ]
