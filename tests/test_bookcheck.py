@@ -209,6 +209,8 @@ def smoke_book(smoke_runs: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     # generated pages are written again below from the smoke runs
     shutil.copytree(REPO / "book", proj / "book",
                     ignore=shutil.ignore_patterns("chapters", "scorecard.md", ".*"))
+    # the book's local Sphinx extensions (named in _config.yml)
+    shutil.copytree(REPO / "_ext", proj / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
     for cmd in (
         [*ipsbook_command(), "build", "--profile", "smoke", "--runs", str(smoke_runs),
          "--no-html", "--project", str(proj)],

@@ -73,7 +73,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from scipy.stats import rankdata
 from tqdm.auto import tqdm
 
 __all__ = [
@@ -272,31 +271,48 @@ def _render(program: Sequence[Token], terminal: Any) -> str:
 
 # --- fitness ------------------------------------------------------------------------------------
 
+def _rank(v: np.ndarray) -> np.ndarray:
+    """Average ranks (1..n, ties share their mean rank): ``scipy.stats.rankdata``'s default, in
+    about a fifth of its time (a quicksort plus O(n) work; ties make the sort order irrelevant)."""
+    n = v.shape[0]
+    order = np.argsort(v)
+    sv = v[order]
+    first = np.empty(n, dtype=bool)
+    first[:1] = True
+    np.not_equal(sv[1:], sv[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    ends = np.append(starts[1:], n)
+    mean_rank = (starts + ends + 1) / 2.0  # mean of the 1-based ranks starts+1 .. ends
+    ranks = np.empty(n)
+    ranks[order] = np.repeat(mean_rank, ends - starts)
+    return ranks
+
+
 def _standardise(v: np.ndarray) -> np.ndarray | None:
     """``(v - mean) / ||v - mean||``, or None when ``v`` is (numerically) constant or not finite."""
-    if not np.all(np.isfinite(v)):
+    # sums rather than BLAS dot products: no thread pool for vectors (slow on busy small CPUs)
+    if v.size == 0 or not np.all(np.isfinite(v)):
         return None
     centred = v - v.mean()
-    scale = float(np.max(np.abs(centred))) if centred.size else 0.0
+    scale = float(np.max(np.abs(centred)))
     if not math.isfinite(scale) or scale <= 1e-12 * max(1.0, float(np.max(np.abs(v)))):
         return None
-    centred = centred / scale
-    norm = float(np.sqrt(centred @ centred))
-    return centred / norm
+    centred /= scale
+    return centred / math.sqrt(float(np.sum(centred * centred)))
 
 
 def _signed_corr(y_std: np.ndarray, pred: np.ndarray, kind: str) -> float:
     """Correlation of ``pred`` with the target, ``y_std`` standardised (ranked for spearman)."""
     if not np.all(np.isfinite(pred)):
         return 0.0
-    p = _standardise(rankdata(pred) if kind == "spearman" else pred)
+    p = _standardise(_rank(pred) if kind == "spearman" else pred)
     if p is None:
         return 0.0
-    return float(np.clip(p @ y_std, -1.0, 1.0))
+    return float(np.clip(np.sum(p * y_std), -1.0, 1.0))
 
 
 def _target(y: np.ndarray, kind: str) -> np.ndarray:
-    t = _standardise(rankdata(y) if kind == "spearman" else y.astype(float))
+    t = _standardise(_rank(y) if kind == "spearman" else y.astype(float))
     if t is None:
         raise ValueError("y_train: physical distances are constant; no correlation to maximise")
     return t
@@ -390,7 +406,7 @@ class MetaMetric:
         yv = _check_target(y, "y", d.shape[0], "F")
         out = {}
         for kind in ("pearson", "spearman"):
-            t = _standardise(rankdata(yv) if kind == "spearman" else yv)
+            t = _standardise(_rank(yv) if kind == "spearman" else yv)
             out[kind] = 0.0 if t is None else _signed_corr(t, d, kind)
         return out
 
@@ -614,7 +630,7 @@ def fit_meta_metric(
             rng = np.random.default_rng([seed, gen])
             idx = np.sort(rng.choice(n, size=max_pairs, replace=False))
             Xg = Xs[idx]
-            yg = _standardise(rankdata(y[idx]) if fitness == "spearman" else y[idx])
+            yg = _standardise(_rank(y[idx]) if fitness == "spearman" else y[idx])
             if yg is None:  # a constant subsample of distances: score on all pairs this time
                 Xg, yg = Xs, y_all
         est.set_params(generations=gen + 1)
