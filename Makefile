@@ -82,6 +82,7 @@ check-book: venv ## check _build/html in headless Chromium; screenshots in _buil
 bench: venv ## speed and memory benchmarks (benchmarks/run.py; results in benchmarks/results/)
 	@test -f benchmarks/run.py || { echo "benchmarks/run.py does not exist yet" >&2; exit 1; }
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/bench_edm.py
 
 define VERIFY_DATA
 import importlib, os, sys

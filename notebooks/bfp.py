@@ -362,7 +362,7 @@ C.relation("Fig. 5a", "share of the BFP(Δ = 0) − FP gap recovered by Δ = 2 d
            why_not="less than half of the gap is recovered", anchor="bfp-fig5a")
 
 # 3. Figs. 3a/5a: the optimal Δ grows with σ_W (Spearman ρ > 0, and larger at the top σ_W).
-from scipy.stats import spearmanr  # noqa: E402
+from scipy.stats import spearmanr
 
 trend = {}
 for (lay, g), grp in best.groupby(["layout", "design"]):

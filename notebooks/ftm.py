@@ -66,7 +66,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
-from scipy.stats import spearmanr
 
 import ipsbook
 from ipsbook import data, plotting, profiles
@@ -81,8 +80,14 @@ from ipsbook.methods.edm import (
 from ipsbook.methods.edm.iag import iag_resolve
 from ipsbook.methods.edm.wall_remover import triangle_test, wall_remover
 from ipsbook.outputs import RunOutput
-from ipsbook.radio import FloorPlan, FTMModel, fit_error_model, fit_table, simulate_ranges
-from ipsbook.radio import ranges_frame, to_model
+from ipsbook.radio import (
+    FloorPlan,
+    FTMModel,
+    fit_error_model,
+    fit_table,
+    simulate_ranges,
+    to_model,
+)
 
 ipsbook.setup(seed)
 pd.set_option("display.max_colwidth", None)
@@ -133,7 +138,7 @@ fit_tab
 # the fitted model for links with 0 walls (LoS) and 1 wall (NLoS) at the same true distances.
 
 # %%
-from ipsbook.metrics import ecdf  # noqa: E402
+from ipsbook.metrics import ecdf
 
 rng = np.random.default_rng([seed, 1])
 fig, ax = plotting.subplots(figsize=(7, 4.2))

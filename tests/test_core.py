@@ -9,8 +9,8 @@ import pytest
 
 matplotlib.use("Agg")
 
-from ipsbook import claims, metrics, plotting, profiles  # noqa: E402
-from ipsbook.outputs import RunOutput  # noqa: E402
+from ipsbook import claims, metrics, plotting, profiles
+from ipsbook.outputs import RunOutput
 
 
 def test_profiles_resolve_and_override():

@@ -7,7 +7,11 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from ipsbook.methods.hamming import (
-    distances_dense, nearest, pack_bits, search_ties, unpack_bits,
+    distances_dense,
+    nearest,
+    pack_bits,
+    search_ties,
+    unpack_bits,
 )
 
 bits = st.integers(1, 150).flatmap(

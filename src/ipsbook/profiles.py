@@ -34,7 +34,7 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "n_noise": 50,
             "test_step_m": 0.25,
             "sigma_ws_db": (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0),
-            "deltas_db": tuple(float(d) for d in range(0, 17)),
+            "deltas_db": tuple(float(d) for d in range(17)),
             "area_sides_m": (10.0, 15.0, 20.0, 30.0, 40.0),
             "bench_cells": 50_000,
             "bench_queries": 5_000,
@@ -44,7 +44,7 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "n_noise": 200,
             "test_step_m": 0.25,
             "sigma_ws_db": (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0),
-            "deltas_db": tuple(float(d) for d in range(0, 21)),
+            "deltas_db": tuple(float(d) for d in range(21)),
             "area_sides_m": (10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0),
             "bench_cells": 100_000,
             "bench_queries": 10_000,
@@ -76,6 +76,45 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "n_aps": (5, 10, 20, 30, 50, 75, 100),
             "p_missing": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
             "real_max_points": 0,
+        },
+    },
+    # Paper A (fingerprint similarity vs physical distance). max_pairs: fingerprint pairs per
+    # scenario in Study 1; gp: keyword arguments of ipsbook.methods.dml.meta.fit_meta_metric
+    # (CPU, n_jobs=1, 2 cores: 200k real pairs x 12 metrics take about 3 s at quick and
+    # 154 s at paper); train: keyword arguments of ipsbook.methods.dml.train.train_embedding
+    # (UJIIndoorLoc training, one torch thread: smoke about 1 s a model, quick 2-5 s an epoch;
+    # paper about 55 s an epoch on this CPU, meant for a GPU; Kim et al. use k = 5 neighbours
+    # and 30 epochs); knn_queries: queries per test set in the positioning table (0: all).
+    "dml": {
+        "smoke": {
+            "max_pairs": 1_000,
+            "granularities": ("whole", "floor"),
+            "gp": {"population": 50, "generations": 5, "tournament": 5, "parsimony": 0.001,
+                   "max_depth": 6, "max_pairs": 2_000},
+            "train": {"epochs": 1, "steps_per_epoch": 5, "batch_anchors": 32,
+                      "k_neighbours": 5, "n_random": 32, "hidden": (64,), "out_dim": 16,
+                      "num_threads": 1},
+            "knn_queries": 100,
+        },
+        "quick": {
+            "max_pairs": 20_000,
+            "granularities": ("whole", "building", "floor"),
+            "gp": {"population": 200, "generations": 15, "tournament": 7, "parsimony": 0.001,
+                   "max_depth": 8, "max_pairs": 20_000},
+            "train": {"epochs": 4, "steps_per_epoch": None, "batch_anchors": 128,
+                      "k_neighbours": 5, "n_random": 64, "hidden": (256, 128), "out_dim": 32,
+                      "num_threads": 1},
+            "knn_queries": 500,
+        },
+        "paper": {
+            "max_pairs": 200_000,
+            "granularities": ("whole", "building", "floor"),
+            "gp": {"population": 1000, "generations": 50, "tournament": 7,
+                   "parsimony": 0.0005, "max_depth": 10, "max_pairs": 100_000},
+            "train": {"epochs": 30, "steps_per_epoch": None, "batch_anchors": 64,
+                      "k_neighbours": 5, "n_random": 144, "hidden": (512, 256),
+                      "out_dim": 64, "num_threads": None},
+            "knn_queries": 0,
         },
     },
 }
@@ -149,7 +188,7 @@ def resolve(key: str, profile: str, **overrides: Any) -> Config:
     return Config(key=key, profile=profile, values=values)
 
 
-def table(key: str) -> "Any":
+def table(key: str) -> Any:
     """A pandas DataFrame of the chapter's sizes, one column per profile (for the book)."""
     import pandas as pd
 
@@ -160,6 +199,8 @@ def table(key: str) -> "Any":
 
 
 def _fmt(value: Any) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k} {_fmt(v)}" for k, v in value.items())
     if isinstance(value, tuple):
         return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
     return str(value)

@@ -226,7 +226,7 @@ class Scenario:
     def fp_grid(self) -> Grid:
         return Grid(self.side_m, self.side_m, self.rho_m)
 
-    def with_side(self, side_m: float) -> "Scenario":
+    def with_side(self, side_m: float) -> Scenario:
         return replace(self, side_m=side_m)
 
 

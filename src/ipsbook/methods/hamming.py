@@ -19,10 +19,10 @@ from numba.extending import intrinsic
 
 
 @intrinsic
-def _popcount(typingctx, x):  # noqa: ARG001 - numba's intrinsic signature
+def _popcount(typingctx, x):
     sig = types.uint64(types.uint64)
 
-    def codegen(context, builder, signature, args):  # noqa: ARG001
+    def codegen(context, builder, signature, args):
         return builder.ctpop(args[0])
 
     return sig, codegen

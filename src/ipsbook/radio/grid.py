@@ -78,7 +78,7 @@ class Grid:
         iy = np.clip(np.rint(points[:, 1] / self.step), 0, self.ny - 1).astype(np.intp)
         return iy * self.nx + ix
 
-    def subgrid_index(self, coarse: "Grid") -> np.ndarray:
+    def subgrid_index(self, coarse: Grid) -> np.ndarray:
         """Flat indices in this grid of every point of ``coarse`` (which must lie on this grid)."""
         ratio = coarse.step / self.step
         if abs(ratio - round(ratio)) > _EPS or coarse.width > self.width + _EPS:

@@ -36,11 +36,11 @@ from ipsbook import metrics as _metrics
 from .distances import (
     MAX_MEMORY,
     LGDParams,
+    _iter_pairwise,
     _reject_empty,
     _Side,
     check_metric,
     check_representation,
-    iter_pairwise,
 )
 from .representations import NOT_DETECTED, as_rss, default_min_rss, heard
 
@@ -91,7 +91,9 @@ class KNNPositioner:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"k={k!r} must be a positive integer")
         if distance_fn is not None and not callable(distance_fn):
-            raise ValueError(f"distance_fn must be callable (Q, DB) -> distances; got {distance_fn!r}")
+            raise ValueError(
+                f"distance_fn must be callable (Q, DB) -> distances; got {distance_fn!r}"
+            )
         if distance_fn is None:
             check_metric(metric)
             check_representation(representation)
@@ -103,8 +105,10 @@ class KNNPositioner:
         self.block, self.max_memory, self.progress = block, max_memory, progress
 
     def __repr__(self) -> str:
-        how = "distance_fn" if self.distance_fn is not None else (
-            f"metric={self.metric!r}, representation={self.representation!r}"
+        how = (
+            "distance_fn"
+            if self.distance_fn is not None
+            else (f"metric={self.metric!r}, representation={self.representation!r}")
         )
         return f"KNNPositioner(k={self.k}, weighted={self.weighted}, {how})"
 
@@ -129,8 +133,9 @@ class KNNPositioner:
             )
         H = heard(db, self.missing)
         _reject_empty(H, "the database (rss)")
-        self.min_rss_ = float(self.min_rss if self.min_rss is not None
-                              else default_min_rss(db, missing=self.missing))
+        self.min_rss_ = float(
+            self.min_rss if self.min_rss is not None else default_min_rss(db, missing=self.missing)
+        )
         self.rss_, self.positions_ = db, pos
         self.floor_ = _labels(floor, n, "floor")
         self.building_ = _labels(building, n, "building")
@@ -161,9 +166,15 @@ class KNNPositioner:
             H = heard(q, self.missing)
             _reject_empty(H, "the queries (rss)")
             side = _Side(q, H, self.representation, self.min_rss_)
-            yield from iter_pairwise(
-                side, self._db_side, self.metric, block=self.block, params=self.lgd_params,
-                max_memory=self.max_memory, progress=self.progress, desc=f"kNN {self.metric}",
+            yield from _iter_pairwise(
+                side,
+                self._db_side,
+                self.metric,
+                block=self.block,
+                params=self.lgd_params,
+                max_memory=self.max_memory,
+                progress=self.progress,
+                desc=f"kNN {self.metric}",
             )
             return
         n_db = len(self.rss_)
@@ -190,8 +201,10 @@ class KNNPositioner:
                     f"metric {self.metric!r} gave NaN distances (e.g. cosine of an all-zero "
                     "representation); use another metric or representation"
                 )
-            part = np.argpartition(d, k - 1, axis=1)[:, :k] if k < d.shape[1] else (
-                np.broadcast_to(np.arange(d.shape[1]), d.shape).copy()
+            part = (
+                np.argpartition(d, k - 1, axis=1)[:, :k]
+                if k < d.shape[1]
+                else (np.broadcast_to(np.arange(d.shape[1]), d.shape).copy())
             )
             dk = np.take_along_axis(d, part, axis=1)
             order = np.argsort(dk, axis=1, kind="stable")

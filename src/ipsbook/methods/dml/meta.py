@@ -20,11 +20,12 @@ sklearn releases") calls the public ``sklearn.utils.validation.validate_data``; 
 scikit-learn 1.9.1, and it adds no dependency the project does not already have (joblib,
 scikit-learn). So gplearn (``>=0.4.3,<0.5``) is used rather than writing symbolic regression on
 DEAP. What we add around it, with its public API (``warm_start``) plus a read of its last
-population:
+population (``_programs[-1]``, whose selection fitness the depth limit edits: the reason the pin
+stops below 0.5):
 
 * **one generation per ``fit`` call** (``warm_start=True``; gplearn then draws the same random
-  seeds as one long run), which gives a progress bar, a fresh subsample of pairs per generation
-  (``max_pairs``) and
+  seeds as one long run), which gives a progress bar and a fresh subsample of pairs per
+  generation (``max_pairs``);
 * **a hard depth limit** (gplearn only bounds the *initial* depth): programs deeper than
   ``max_depth`` get fitness ``-inf`` so they never win a tournament (Koza's depth limit, applied
   as a death penalty), and are never returned;
@@ -54,18 +55,30 @@ scenarios, tested on unseen datasets. Everything else is our choice, stated here
 * primitives: ``add sub mul div sqrt log max min`` (``functions=``);
 * fitness: ``|Spearman|`` by default (``fitness="pearson"`` for ``|Pearson|``) between the
   expression's value and the physical distance; Spearman because a meta-distance used for
-  nearest-neighbour ranking only needs the right order, and Study 1 reports both. A constant or
-  non-finite output scores 0. The returned expression is oriented (``neg`` prepended when the
-  correlation is negative) so that it always grows with physical distance;
+  nearest-neighbour ranking only needs the right order, and Study 1 reports both (Study 1's
+  module notes that the follow-up work's fitness is a linear correlation; we could not check
+  that, so ``fitness`` offers both). A constant or non-finite output scores 0. The returned expression is
+  oriented (``neg`` prepended when the correlation is negative) so that it always grows with
+  physical distance;
+* scenarios: with ``groups`` (a scenario label per pair) the fitness is the mean over training
+  scenarios of the within-scenario correlation, so pairs of different buildings or datasets are
+  never compared with each other (a kNN query never does that either); a single scenario is the
+  plain correlation;
 * search: gplearn's defaults for the variation operators (crossover 0.9, subtree, hoist and
   point mutation 0.01 each, the rest reproduction), ramped half-and-half initialisation of depth
   2..min(6, max_depth), tournament selection, parsimony pressure ``fitness - parsimony *
-  length``. Sizes per profile are in :data:`GP_SETTINGS`; the paper's own population and
-  generation counts are not known here, so ``paper`` is a Koza-sized run (1000 × 50), not a copy.
+  length`` (also used to pick the winner across generations). Sizes per profile are in
+  ``ipsbook.profiles`` (chapter ``dml``, key ``gp``); the paper's own population and generation counts are not known here, so
+  ``paper`` is a Koza-sized run (1000 programs × 50 generations), not a copy.
+
+``history`` holds, per generation, the correlation on *all* training pairs of that generation's
+best program (best by the parsimony-penalised fitness); it need not rise monotonically when
+generations are scored on subsamples.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from collections.abc import Mapping, Sequence
@@ -79,7 +92,6 @@ __all__ = [
     "DEFAULT_FUNCTIONS",
     "FITNESSES",
     "FUNCTIONS",
-    "GP_SETTINGS",
     "MetaMetric",
     "fit_meta_metric",
 ]
@@ -90,19 +102,6 @@ FITNESSES: tuple[str, ...] = ("spearman", "pearson")
 _EPS = 1e-3
 _BIG = 1e100
 
-#: Settings per profile (keyword arguments of :func:`fit_meta_metric`). Timings on 2 cores of a
-#: 2-core CPU for 20 000 pairs × 12 features, ``n_jobs=1``: smoke about 1 s, quick about 10 s;
-#: paper (100 000 pairs per generation) several minutes.
-GP_SETTINGS: dict[str, dict[str, Any]] = {
-    "smoke": {"population": 50, "generations": 5, "tournament": 5, "parsimony": 0.001,
-              "max_depth": 6, "max_pairs": 2_000},
-    "quick": {"population": 200, "generations": 15, "tournament": 7, "parsimony": 0.001,
-              "max_depth": 8, "max_pairs": 20_000},
-    "paper": {"population": 1000, "generations": 50, "tournament": 7, "parsimony": 0.0005,
-              "max_depth": 10, "max_pairs": 100_000},
-}
-
-
 # --- protected primitives (module level: picklable for gplearn's n_jobs > 1) -------------------
 
 def _clip(a: np.ndarray) -> np.ndarray:
@@ -110,12 +109,12 @@ def _clip(a: np.ndarray) -> np.ndarray:
 
 
 def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         return _clip(np.add(a, b))
 
 
 def _sub(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         return _clip(np.subtract(a, b))
 
 
@@ -155,7 +154,7 @@ def _abs(a: np.ndarray) -> np.ndarray:
 
 
 def _inv(a: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
         return _clip(np.where(np.abs(a) > _EPS, 1.0 / a, 0.0))
 
 
@@ -206,7 +205,7 @@ def _check_program(program: Sequence[Token], n_features: int) -> None:
                 raise ValueError(f"program: unknown function {tok!r}; known: {sorted(FUNCTIONS)}")
             need += FUNCTIONS[tok][1] - 1
         elif isinstance(tok, bool) or not isinstance(tok, (int, float)):
-            raise ValueError(f"program: token {tok!r} is neither a function, a column nor a constant")
+            raise TypeError(f"program: token {tok!r} is neither a function, a column nor a constant")
         elif isinstance(tok, int):
             if not 0 <= tok < n_features:
                 raise ValueError(f"program: feature index {tok} outside 0..{n_features - 1}")
@@ -311,20 +310,41 @@ def _signed_corr(y_std: np.ndarray, pred: np.ndarray, kind: str) -> float:
     return float(np.clip(np.sum(p * y_std), -1.0, 1.0))
 
 
-def _target(y: np.ndarray, kind: str) -> np.ndarray:
-    t = _standardise(_rank(y) if kind == "spearman" else y.astype(float))
-    if t is None:
-        raise ValueError("y_train: physical distances are constant; no correlation to maximise")
-    return t
+def _blocks(codes: np.ndarray) -> list[slice]:
+    """Runs of equal consecutive values of ``codes`` (pairs sorted by scenario)."""
+    n = codes.shape[0]
+    cuts = np.flatnonzero(codes[1:] != codes[:-1]) + 1
+    edges = [0, *cuts.tolist(), n]
+    return [slice(a, b) for a, b in itertools.pairwise(edges)]
 
 
-# gplearn metrics: y arrives already standardised (and ranked, for spearman); w is all ones.
+def _group_target(y: np.ndarray, blocks: Sequence[slice], kind: str) -> np.ndarray | None:
+    """``y`` standardised (ranked for spearman) within each block; None if one is constant."""
+    out = np.empty(y.shape[0])
+    for b in blocks:
+        t = _standardise(_rank(y[b]) if kind == "spearman" else y[b].astype(float))
+        if t is None:
+            return None
+        out[b] = t
+    return out
+
+
+def _group_corr(t: np.ndarray, pred: np.ndarray, blocks: Sequence[slice], kind: str) -> float:
+    """Mean over blocks of the signed correlation of ``pred`` with the block-standardised ``t``."""
+    if not np.all(np.isfinite(pred)):
+        return 0.0
+    return float(np.mean([_signed_corr(t[b], pred[b], kind) for b in blocks]))
+
+
+# gplearn metrics: y arrives standardised within each scenario (and ranked, for spearman); the
+# sample weights w carry the scenario code (1, 2, ...; pairs sorted by it), and are all equal
+# when there is a single scenario. Fitness: |mean over scenarios of the signed correlation|.
 def _fitness_spearman(y: np.ndarray, y_pred: np.ndarray, w: np.ndarray) -> float:
-    return abs(_signed_corr(y, y_pred, "spearman"))
+    return abs(_group_corr(y, y_pred, _blocks(w), "spearman"))
 
 
 def _fitness_pearson(y: np.ndarray, y_pred: np.ndarray, w: np.ndarray) -> float:
-    return abs(_signed_corr(y, y_pred, "pearson"))
+    return abs(_group_corr(y, y_pred, _blocks(w), "pearson"))
 
 
 # --- the result ---------------------------------------------------------------------------------
@@ -399,15 +419,21 @@ class MetaMetric:
         X = _check_features(F, "F", self.n_features, self.feature_names)
         return _execute(self.program, _scaled(X, self.scales))
 
-    def correlation(self, F: Any, y: Any) -> dict[str, float]:
+    def correlation(self, F: Any, y: Any, groups: Any = None) -> dict[str, float]:
         """Pearson and Spearman correlation of :meth:`evaluate` with physical distances ``y``
-        (0 for a constant output)."""
+        (0 for a constant output). With ``groups`` (a scenario label per pair): the mean over
+        scenarios of the within-scenario correlations, as :func:`fit_meta_metric` scores it."""
         d = self.evaluate(F)
         yv = _check_target(y, "y", d.shape[0], "F")
+        order, blocks = _check_groups(groups, d.shape[0], "groups", "F")
+        d, yv = d[order], yv[order]
         out = {}
         for kind in ("pearson", "spearman"):
-            t = _standardise(_rank(yv) if kind == "spearman" else yv)
-            out[kind] = 0.0 if t is None else _signed_corr(t, d, kind)
+            vals = []
+            for b in blocks:
+                t = _standardise(_rank(yv[b]) if kind == "spearman" else yv[b])
+                vals.append(0.0 if t is None else _signed_corr(t, d[b], kind))
+            out[kind] = float(np.mean(vals))
         return out
 
     # -- saving
@@ -505,6 +531,26 @@ def _check_target(y: Any, name: str, n: int, f_name: str) -> np.ndarray:
     return yv
 
 
+def _check_groups(groups: Any, n: int, name: str, f_name: str,
+                  min_size: int = 1) -> tuple[np.ndarray, list[slice]]:
+    """(order sorting the pairs by scenario, the scenario blocks in that order)."""
+    if groups is None:
+        return np.arange(n), [slice(0, n)]
+    g = np.asarray(groups)
+    if g.ndim != 1 or g.shape[0] != n:
+        raise ValueError(f"{name}: expected one scenario label per pair ({n}), got shape {g.shape}")
+    try:
+        _, codes = np.unique(g, return_inverse=True)
+    except TypeError as exc:
+        raise ValueError(f"{name}: labels must be comparable (all str or all numbers)") from exc
+    order = np.argsort(codes, kind="stable")
+    blocks = _blocks(codes[order])
+    small = [str(g[order][b.start]) for b in blocks if b.stop - b.start < min_size]
+    if small:
+        raise ValueError(f"{name}: scenarios {small} have fewer than {min_size} pairs")
+    return order, blocks
+
+
 def _scaled(X: np.ndarray, scales: Sequence[float]) -> np.ndarray:
     with np.errstate(over="ignore"):
         return np.clip(X / np.asarray(scales, dtype=float), -_BIG, _BIG)
@@ -530,6 +576,7 @@ def fit_meta_metric(
     parsimony: float = 0.001,
     max_depth: int = 8,
     max_pairs: int | None = 20_000,
+    groups: Any = None,
     functions: Sequence[str] = DEFAULT_FUNCTIONS,
     const_range: tuple[float, float] | None = (-1.0, 1.0),
     scale: bool = True,
@@ -545,9 +592,13 @@ def fit_meta_metric(
     ``generations``, ``tournament`` (tournament size), ``parsimony`` (penalty per program node),
     ``max_depth`` (hard limit on tree depth). ``max_pairs``: each generation is scored on a fresh
     seeded subsample of that many pairs (all pairs when fewer, or when None); the winner is
-    chosen on all pairs. ``functions``: names from :data:`FUNCTIONS`. ``scale``: divide each
+    chosen on all pairs. ``groups``: a scenario label per pair (e.g. ``"tut3/f2"``); the fitness
+    is then the mean over scenarios of the *within*-scenario correlation (pooled pairs of
+    different buildings or datasets would reward getting the scenarios' offsets right, which no
+    kNN query needs), subsamples are stratified by scenario, and each scenario needs at least 3
+    pairs. ``functions``: names from :data:`FUNCTIONS`. ``scale``: divide each
     feature by its training standard deviation. ``seed`` fixes everything: the same inputs and
-    seed give the same expression, whatever ``n_jobs``. See :data:`GP_SETTINGS` for profiles.
+    seed give the same expression, whatever ``n_jobs``. See ``ipsbook.profiles`` (chapter ``dml``, key ``gp``) for the sizes per profile.
     """
     if fitness not in FITNESSES:
         raise ValueError(f"fitness: {fitness!r} is not one of {FITNESSES}")
@@ -557,9 +608,8 @@ def fit_meta_metric(
         raise ValueError(f"F_train: need at least 3 pairs, got {n}")
     if d < 1:
         raise ValueError("F_train: need at least one feature column")
-    if isinstance(feature_names, str) or not isinstance(feature_names, Sequence):
-        raise ValueError(f"feature_names: expected a sequence of {d} names, got {feature_names!r}")
-    names = tuple(feature_names)
+    # a lone string is one name (not a sequence of one-letter names): caught by the length check
+    names = (feature_names,) if isinstance(feature_names, str) else tuple(feature_names)
     if len(names) != d:
         raise ValueError(f"feature_names: {len(names)} names for {d} columns of F_train")
     if not all(isinstance(s, str) and s for s in names) or len(set(names)) != d:
@@ -589,7 +639,16 @@ def fit_meta_metric(
                 or const_range[0] >= const_range[1]):
             raise ValueError(f"const_range: expected (low, high) with low < high, got {const_range!r}")
         const_range = (float(const_range[0]), float(const_range[1]))
-    _target(y, fitness)  # fails early on constant distances
+    order, blocks = _check_groups(groups, n, "groups", "F_train", min_size=3)
+    X, y = X[order], y[order]  # pairs sorted by scenario: each scenario a contiguous block
+    y_all = _group_target(y, blocks, fitness)
+    if y_all is None:
+        where = " within a scenario of groups" if groups is not None else ""
+        raise ValueError(f"y_train: physical distances are constant{where}; "
+                         "no correlation to maximise")
+    codes = np.empty(n)
+    for k, b in enumerate(blocks):
+        codes[b] = k + 1.0
 
     try:
         from gplearn.fitness import make_fitness
@@ -618,51 +677,55 @@ def fit_meta_metric(
         random_state=seed,
     )
 
-    y_all = _target(y, fitness)
     use_all = max_pairs is None or n <= max_pairs
-    candidates: list[tuple[Token, ...]] = []
+    candidates: list[tuple[float, tuple[Token, ...]]] = []
     history: list[float] = []
     bar = tqdm(range(generations), desc="GP meta-metric", unit="gen", disable=not progress)
     for gen in bar:
-        if use_all:
-            Xg, yg = Xs, y_all
-        else:
+        Xg, yg, wg = Xs, y_all, codes
+        if not use_all:
             rng = np.random.default_rng([seed, gen])
-            idx = np.sort(rng.choice(n, size=max_pairs, replace=False))
-            Xg = Xs[idx]
-            yg = _standardise(_rank(y[idx]) if fitness == "spearman" else y[idx])
-            if yg is None:  # a constant subsample of distances: score on all pairs this time
-                Xg, yg = Xs, y_all
+            # stratified by scenario, at least 3 pairs each; sorted, so blocks stay contiguous
+            idx = np.concatenate([
+                b.start + np.sort(rng.choice(b.stop - b.start, replace=False, size=min(
+                    b.stop - b.start, max(3, round(max_pairs * (b.stop - b.start) / n)))))
+                for b in blocks])
+            sub_y = _group_target(y[idx], _blocks(codes[idx]), fitness)
+            if sub_y is not None:  # else a constant subsample: score on all pairs this time
+                Xg, yg, wg = Xs[idx], sub_y, codes[idx]
         est.set_params(generations=gen + 1)
-        est.fit(Xg, yg)
+        est.fit(Xg, yg, sample_weight=wg)
         pop = est._programs[-1]
-        best = None
+        best = None  # by gplearn's selection fitness: |correlation| - parsimony * length
         for prog in pop:
             if prog.depth_ > max_depth:
                 prog.fitness_ = -np.inf  # never a parent: the depth limit
-            elif best is None or (prog.raw_fitness_, -prog.length_) > (best.raw_fitness_,
-                                                                        -best.length_):
+            elif best is None or (prog.fitness_, -prog.length_) > (best.fitness_, -best.length_):
                 best = prog
-        if best is None:  # every program too deep: cannot happen from depth-limited parents
-            history.append(history[-1] if history else 0.0)
+        if best is None:  # every child too deep (crossover of valid parents can exceed the limit)
+            history.append(float("nan"))
             continue
         tokens = tuple(_token(node) for node in best.program)
-        candidates.append(tokens)
-        history.append(abs(_signed_corr(y_all, _execute(tokens, Xs), fitness)))
-        bar.set_postfix(best=f"{max(history):.4f}", length=len(tokens))
+        r_all = abs(_group_corr(y_all, _execute(tokens, Xs), blocks, fitness))
+        candidates.append((r_all - parsimony * len(tokens), tokens))
+        history.append(r_all)
+        bar.set_postfix(best=f"{np.nanmax(history):.4f}", length=len(tokens))
     bar.close()
+    if not candidates:
+        raise RuntimeError(f"no program within max_depth={max_depth} in {generations} generations")
 
     # the winner over all generations, on all training pairs, with the same parsimony penalty
-    scores = [h - parsimony * len(c) for h, c in zip(history, candidates, strict=True)]
-    win = candidates[int(np.argmax(scores))]
-    r = _signed_corr(y_all, _execute(win, Xs), fitness)
+    # (max() keeps the first of equal scores: the earliest generation)
+    win = max(candidates, key=lambda c: c[0])[1]
+    r = _group_corr(y_all, _execute(win, Xs), blocks, fitness)
     program = ("neg", *win) if r < 0 else win
     settings = {
         "fitness": fitness, "population": population, "generations": generations,
         "tournament": tournament, "parsimony": float(parsimony), "max_depth": max_depth,
         "max_pairs": max_pairs, "functions": list(funcs),
         "const_range": list(const_range) if const_range is not None else None,
-        "scale": bool(scale), "seed": seed, "n_pairs": n, "library": _gplearn_version(),
+        "scale": bool(scale), "seed": seed, "n_pairs": n, "n_groups": len(blocks),
+        "library": _gplearn_version(),
     }
     return MetaMetric(program=program, feature_names=names, scales=scales, fitness=fitness,
                       fitness_train=abs(r), history=tuple(history), settings=settings)
@@ -678,8 +741,9 @@ def _token(node: Any) -> Token:
 
 
 def _gplearn_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
-        from importlib.metadata import version
         return f"gplearn {version('gplearn')}"
-    except Exception:  # pragma: no cover - metadata missing
+    except PackageNotFoundError:  # pragma: no cover - gplearn importable without metadata
         return "gplearn"

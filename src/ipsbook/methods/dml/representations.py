@@ -70,8 +70,10 @@ def as_rss(rss: np.ndarray, name: str = "rss", n_aps: int | None = None) -> np.n
         )
     arr = arr.astype(np.float64, copy=False)
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite values; mark unheard APs with the "
-                         "dataset's 'not detected' value (100) instead")
+        raise ValueError(
+            f"{name} contains NaN or infinite values; mark unheard APs with the "
+            "dataset's 'not detected' value (100) instead"
+        )
     return arr
 
 

@@ -11,8 +11,8 @@ search), so the choices below are ours where the summary is silent, and are stat
 
 * **Correlations.** Both Pearson's r (linear agreement) and Spearman's rho (rank agreement: what
   a kNN positioner uses) on the same sampled pairs. Spearman is the headline in the chapter
-  because a distance only has to *order* neighbours correctly; Pearson is kept beside it (the
-  GP meta-metric's fitness in the follow-up work is a linear correlation).
+  because a distance only has to *order* neighbours correctly; Pearson is kept beside it, since
+  the summary we have does not say which of the two the papers report.
 * **Pairs.** Unordered pairs ``i < j`` of distinct fingerprints of the scenario, all of them
   when there are at most ``max_pairs``, else ``max_pairs`` drawn uniformly without replacement
   (:func:`~.distances.sample_pairs`); the same pairs serve every metric and representation of
@@ -32,9 +32,10 @@ search), so the choices below are ours where the summary is silent, and are stat
   - ``tut3``: training and test files together (4,648 fingerprints; the correlation study
     evaluates no positioner, so nothing leaks); one building, so "building" equals "whole" and
     is not repeated; floors 0-4.
-  - ``uji-lib``: month 01, its training set 01 and all five test sets (3,696 fingerprints),
-    floors 3 and 5 only (the files hold no other floor in month 01 set 01; any other floor
-    value is an upstream error and dropped); one building, as for TUT3.
+  - ``uji-lib``: month 01, its training set 01 and its five test sets (3,696 fingerprints: the
+    loader's default split), floors 3 and 5, the library's two surveyed floors (a row with any
+    other floor value would be an upstream error and is dropped; none occurs in these sets);
+    one building, as for TUT3.
 * **Missing value.** One ``min_rss`` per dataset (``min(observed) - 1`` over every fingerprint
   loaded for it: Torres-Sospedra et al.'s default), shared by all its scenarios.
 
@@ -78,7 +79,13 @@ GRANULARITIES: tuple[str, ...] = ("whole", "building", "floor")
 FLOOR_HEIGHT = {"ujiindoorloc": 4.0, "tut3": 3.7, "uji-lib": 4.0}  # metres; see module docs
 _REPRESENTATION_FREE = ("jaccard", "lgd", "plgd")
 _COLUMNS = [
-    "scenario", "dataset", "granularity", "metric", "representation", "pearson", "spearman",
+    "scenario",
+    "dataset",
+    "granularity",
+    "metric",
+    "representation",
+    "pearson",
+    "spearman",
     "n_pairs",
 ]
 
@@ -150,9 +157,7 @@ def _load(dataset: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     return rss[keep], pos[keep], floor[keep], building[keep]
 
 
-def scenarios(
-    dataset: str, granularities: Sequence[str] = GRANULARITIES
-) -> list[Scenario]:
+def scenarios(dataset: str, granularities: Sequence[str] = GRANULARITIES) -> list[Scenario]:
     """The Study 1 scenarios of ``dataset`` at the given granularities (see module docs).
 
     Names: ``<dataset>/whole``, ``<dataset>/b<k>`` (building), ``<dataset>/b<k>f<f>`` (floor of
@@ -163,9 +168,7 @@ def scenarios(
     granularities = [granularities] if isinstance(granularities, str) else list(granularities)
     for g in granularities:
         if g not in GRANULARITIES:
-            raise ValueError(
-                f"granularity {g!r} is not valid; allowed: {', '.join(GRANULARITIES)}"
-            )
+            raise ValueError(f"granularity {g!r} is not valid; allowed: {', '.join(GRANULARITIES)}")
     rss, pos, floor, building = _load(dataset)
     min_rss = default_min_rss(rss)
     h = FLOOR_HEIGHT[dataset]
@@ -174,8 +177,15 @@ def scenarios(
     def make(name: str, gran: str, mask: np.ndarray | None) -> Scenario:
         sel = slice(None) if mask is None else mask
         return Scenario(
-            f"{dataset}/{name}", dataset, gran, rss[sel], pos[sel], floor[sel], building[sel],
-            floor_height=h, min_rss=min_rss,
+            f"{dataset}/{name}",
+            dataset,
+            gran,
+            rss[sel],
+            pos[sel],
+            floor[sel],
+            building[sel],
+            floor_height=h,
+            min_rss=min_rss,
         )
 
     out: list[Scenario] = []
@@ -235,24 +245,31 @@ def correlation_study(
     dependent = [m for m in metrics if m not in _REPRESENTATION_FREE]
     if progress is None:
         progress = sum(min(max_pairs, len(s) * (len(s) - 1) // 2) for s in scs) >= 100_000
-    bar = tqdm(total=len(scs) * len(representations), desc="correlation study",
-               disable=not progress, leave=False)
+    bar = tqdm(
+        total=len(scs) * len(representations),
+        desc="correlation study",
+        disable=not progress,
+        leave=False,
+    )
     rows = []
     for s in scs:
         if isinstance(rng, np.random.Generator):
             gen = rng
         else:
-            gen = np.random.default_rng([0 if rng is None else int(rng), zlib.crc32(s.name.encode())])
+            gen = np.random.default_rng(
+                [0 if rng is None else int(rng), zlib.crc32(s.name.encode())]
+            )
         i, j = sample_pairs(len(s), max_pairs, gen)
         phys = s.physical_distance(i, j, physical)
         phys_rank = rankdata(phys)
-        kw = dict(pairs_i=i, pairs_j=j, min_rss=s.min_rss, lgd_params=lgd_params)
+        kw = {"pairs_i": i, "pairs_j": j, "min_rss": s.min_rss, "lgd_params": lgd_params}
         free_vals = pair_features(s.rss, s.rss, free, "raw", **kw) if free else None
         for rep in representations:
             vals = pair_features(s.rss, s.rss, dependent, rep, **kw) if dependent else None
             for m in metrics:
-                col = (free_vals[:, free.index(m)] if m in free
-                       else vals[:, dependent.index(m)]).astype(np.float64)
+                col = (
+                    free_vals[:, free.index(m)] if m in free else vals[:, dependent.index(m)]
+                ).astype(np.float64)
                 ok = np.isfinite(col)
                 if ok.all():
                     pr, ranks_p = phys, phys_rank
@@ -261,8 +278,16 @@ def correlation_study(
                     ranks_p = rankdata(pr)
                     col = col[ok]
                 rows.append(
-                    (s.name, s.dataset, s.granularity, m, rep, _corr(col, pr),
-                     _corr(rankdata(col), ranks_p), int(col.size))
+                    (
+                        s.name,
+                        s.dataset,
+                        s.granularity,
+                        m,
+                        rep,
+                        _corr(col, pr),
+                        _corr(rankdata(col), ranks_p),
+                        int(col.size),
+                    )
                 )
             bar.update()
     bar.close()

@@ -61,7 +61,6 @@ from .losses import _dense_log_ratio, contrastive_loss, triplet_loss
 __all__ = [
     "DEFAULT_MARGINS",
     "LOSSES",
-    "SETTINGS",
     "TrainHistory",
     "embed",
     "embedding_distance_fn",
@@ -77,16 +76,7 @@ LOSSES: tuple[str, ...] = ("log_ratio", "triplet", "contrastive")
 DEFAULT_MARGINS: dict[str, float] = {"triplet": 0.2, "contrastive": 1.0}
 
 # Training sizes per run profile (the chapter's profiles.py entry should take them from here).
-# Times measured on UJIIndoorLoc training (19,937 × 520), 2 CPU cores: see the module's tests
-# and the chapter notes. Kim et al.: k = 5 neighbours, 150-image mini-batches, 30 epochs.
-SETTINGS: dict[str, dict[str, Any]] = {
-    "smoke": {"epochs": 1, "steps_per_epoch": 5, "batch_anchors": 32, "k_neighbours": 5,
-              "n_random": 32, "hidden": (64,), "out_dim": 16},
-    "quick": {"epochs": 3, "steps_per_epoch": None, "batch_anchors": 128, "k_neighbours": 5,
-              "n_random": 64, "hidden": (256, 128), "out_dim": 32},
-    "paper": {"epochs": 30, "steps_per_epoch": None, "batch_anchors": 64, "k_neighbours": 5,
-              "n_random": 144, "hidden": (512, 256), "out_dim": 64},
-}
+# Sizes per profile (and measured times) are in ipsbook.profiles, chapter "dml", key "train".
 
 
 @dataclass
@@ -201,7 +191,7 @@ def train_embedding(
     loss: str = "log_ratio",
     threshold_m: float | None = None,
     margin: float | None = None,
-    epochs: int = 3,
+    epochs: int = 10,
     steps_per_epoch: int | None = None,
     batch_anchors: int = 128,
     k_neighbours: int = 5,
@@ -215,6 +205,7 @@ def train_embedding(
     eps: float = 1e-6,
     seed: int = 0,
     device: str | torch.device | None = None,
+    num_threads: int | None = None,
     progress: bool = True,
     val: tuple[np.ndarray, np.ndarray] | None = None,
     val_pairs: int = 20_000,
@@ -239,6 +230,10 @@ def train_embedding(
     eps : guard added inside the logs (Kim et al.'s 1e-6).
     seed : seeds initialisation, dropout and sampling.
     device : ``None`` → CUDA when available, else CPU.
+    num_threads : CPU threads for torch during training (restored afterwards); ``None`` keeps
+        torch's setting. Use 1 when other processes share the cores: torch's OpenMP threads
+        spin while they wait, and on an oversubscribed 2-core machine a 2-thread run was seen
+        10-30× slower than a 1-thread one.
     progress : show a tqdm bar over the steps.
     val : optional ``(X_val, positions_val)``; after each epoch the Spearman correlation between
         embedding and physical distances over ``val_pairs`` random pairs is recorded.
@@ -282,6 +277,8 @@ def train_embedding(
     eps = _check_float("eps", eps)
     seed = _check_int("seed", seed, 0)
     val_pairs = _check_int("val_pairs", val_pairs, 2)
+    if num_threads is not None:
+        num_threads = _check_int("num_threads", num_threads, 1)
     if val is not None:
         if not (isinstance(val, (tuple, list)) and len(val) == 2):
             raise ValueError("val must be a pair (X_val, positions_val)")
@@ -297,7 +294,8 @@ def train_embedding(
         "k_neighbours": k_neighbours, "n_random": n_random, "lr": lr,
         "weight_decay": weight_decay, "hidden": tuple(int(h) for h in hidden),
         "out_dim": out_dim, "dropout": dropout, "min_label_dist_m": min_label_dist_m,
-        "eps": eps, "seed": seed, "n_train": n, "n_features": m, "position_dims": P.shape[1],
+        "eps": eps, "seed": seed, "num_threads": num_threads, "n_train": n, "n_features": m,
+        "position_dims": P.shape[1],
     }
     history = TrainHistory(device=str(dev), settings=settings)
     rng = np.random.default_rng(seed)
@@ -312,17 +310,21 @@ def train_embedding(
         if dev.type == "cuda" else []
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     was_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    was_threads = torch.get_num_threads()
     with torch.random.fork_rng(devices=cuda_devices):
         torch.manual_seed(seed)
         if dev.type == "cpu":
             torch.use_deterministic_algorithms(True)
+        if num_threads is not None:
+            torch.set_num_threads(num_threads)
         try:
             model = EmbeddingMLP(m, hidden, out_dim, dropout,
                                  normalize=loss != "log_ratio",
                                  input_scale=1.0 / scale if scale > 0 else 1.0).to(dev)
             opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
             Xt = torch.from_numpy(X).to(dev)
-            Pt = torch.from_numpy(P).to(dev, torch.float32)
+            # centred before float32: UJI's northings are ~4.9e6 m, where float32 steps by 0.5 m
+            Pt = torch.from_numpy(P - P.mean(0)).to(dev, torch.float32)
             nb_t = torch.from_numpy(neighbours).to(dev)
             steps = math.ceil(n / batch_anchors)
             if steps_per_epoch is not None:
@@ -359,6 +361,7 @@ def train_embedding(
             bar.close()
         finally:
             torch.use_deterministic_algorithms(was_deterministic, warn_only=was_warn_only)
+            torch.set_num_threads(was_threads)
     model.eval()
     return model, history
 
@@ -415,17 +418,36 @@ def embed(model: EmbeddingMLP, X: np.ndarray, batch: int = 8192,
     return out
 
 
-def embedding_distance_fn(model: EmbeddingMLP, *, squared: bool = True,
-                          batch: int = 8192) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """A ``distance_fn(Q, DB) -> (nq, ndb)`` that compares fingerprints in the embedding space.
+def embedding_distance_fn(
+    model: EmbeddingMLP,
+    *,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    squared: bool = True,
+    batch: int = 8192,
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A ``distance_fn(Q, DB) -> (nq, ndb)`` comparing fingerprints in the embedding space.
 
-    Squared Euclidean by default: that is the distance the log-ratio loss made proportional to
-    metres, so a distance-weighted kNN weights neighbours as it would by physical distance. Both
-    sides are embedded on each call (the database once per call, cheap for an MLP).
+    ``transform`` maps what the caller passes (e.g. raw dBm with 100 = not heard, as the kNN
+    positioner does) to the representation the model was trained on; ``None`` passes the
+    arrays through. Squared Euclidean by default: the distance the log-ratio loss made
+    proportional to metres, so a 1/distance-weighted kNN weights neighbours as it would by
+    physical distance. The database's embedding is cached while the same ``DB`` object comes
+    back (the positioner calls once per block of queries with its one database array).
     """
+    if not isinstance(model, torch.nn.Module) or not hasattr(model, "in_dim"):
+        raise ValueError("model must be an EmbeddingMLP (as returned by train_embedding)")
+    if transform is not None and not callable(transform):
+        raise ValueError(f"transform must be callable or None; got {transform!r}")
+    cache: dict[str, Any] = {"db": None, "emb": None}
+
+    def _embed(A: np.ndarray) -> np.ndarray:
+        return embed(model, transform(A) if transform is not None else A, batch).astype(
+            np.float64)
+
     def distance_fn(Q: np.ndarray, DB: np.ndarray) -> np.ndarray:
-        eq = embed(model, Q, batch).astype(np.float64)
-        ed = embed(model, DB, batch).astype(np.float64)
+        if cache["db"] is not DB:
+            cache["db"], cache["emb"] = DB, _embed(DB)
+        eq, ed = _embed(Q), cache["emb"]
         d = (eq**2).sum(1)[:, None] + (ed**2).sum(1)[None, :] - 2.0 * eq @ ed.T
         np.maximum(d, 0.0, out=d)
         return d if squared else np.sqrt(d)
