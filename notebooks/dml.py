@@ -126,6 +126,7 @@ heat.loc["optimal"] = 1.0
 fig, ax = plotting.subplots(figsize=(max(8, 0.45 * heat.shape[1]), 6))
 sns.heatmap(heat, ax=ax, cmap=plotting.SEQUENTIAL, vmin=0, vmax=1, annot=heat.shape[1] <= 14,
             fmt=".2f", cbar_kws={"label": f"{correlation} correlation with physical distance [–]"})
+ax.grid(False)  # the style's grid would cut through the cells
 ax.set_xlabel("scenario (dataset / granularity) [–]")
 ax.set_ylabel("metric, at its best representation [–]")
 out.figure(fig, "study1_heatmap")
