@@ -83,6 +83,7 @@ bench: venv ## speed and memory benchmarks (benchmarks/run.py; results in benchm
 	@test -f benchmarks/run.py || { echo "benchmarks/run.py does not exist yet" >&2; exit 1; }
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/bench_edm.py
+	$(BIN)/python benchmarks/bench_dml.py
 
 define VERIFY_DATA
 import importlib, os, sys

@@ -21,14 +21,22 @@ def meta_distance_fn(
 ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """``distance_fn`` for the meta-metric: its expression over the classical metrics of each
     (query, database) pair, from the all-pairs kernels block by block (bounded memory).
-    ``min_rss`` must be the database's, fixed once, so queries and database agree."""
+    Only the metrics the expression uses are computed (an evolved expression often keeps one or
+    two of them); the other columns are never read. ``min_rss`` must be the database's, fixed
+    once, so queries and database agree."""
     metrics = list(metrics)
+    used = sorted({t for t in meta.program if isinstance(t, int) and not isinstance(t, bool)})
+    if not used:  # a constant expression: every distance is the same
+        used = [0]
+    names = [metrics[k] for k in used]
 
     def fn(Q: np.ndarray, DB: np.ndarray) -> np.ndarray:
         out = np.empty((len(Q), len(DB)), dtype=np.float64)
-        for rows, F in iter_pairwise_features(Q, DB, metrics, representation, min_rss=min_rss,
+        for rows, F in iter_pairwise_features(Q, DB, names, representation, min_rss=min_rss,
                                               progress=False):
-            out[rows] = meta.evaluate(F.reshape(-1, len(metrics))).reshape(F.shape[:2])
+            full = np.zeros((F.shape[0] * F.shape[1], len(metrics)), dtype=np.float32)
+            full[:, used] = F.reshape(-1, len(used))
+            out[rows] = meta.evaluate(full).reshape(F.shape[:2])
         return out
 
     return fn
