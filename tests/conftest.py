@@ -73,6 +73,18 @@ def smoke_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def load_benchmark(filename: str):
+    """Import ``benchmarks/<filename>`` (a script, not a package module) for its tests."""
+    import importlib.util
+
+    path = REPO / "benchmarks" / filename
+    spec = importlib.util.spec_from_file_location(f"ipsbook_bench_{path.stem}", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def run_log_tail(root: Path, chars: int = 4000) -> str:
     """The end of the smoke run's log, for assertion messages."""
     log = root / "ipsbook-run.log"

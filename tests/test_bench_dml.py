@@ -9,14 +9,13 @@ skip reason) for every timed thing, the files on disk, the cross-checks' structu
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import math
 import os
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import load_benchmark
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_dml.py"
 METRICS = ("euclidean", "cosine", "lgd")
@@ -29,11 +28,7 @@ pytestmark = pytest.mark.skipif(not (DATA_ROOT / "ujiindoorloc").is_dir(),
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("ipsbook_bench_dml", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("bench_dml.py")
 
 
 @pytest.fixture(scope="module")

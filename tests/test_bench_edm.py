@@ -8,14 +8,13 @@ reason, that the files on disk carry the same results, and the target record's s
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from conftest import load_benchmark
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_edm.py"
 SIZES = (8, 12)
@@ -23,11 +22,7 @@ SIZES = (8, 12)
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("ipsbook_bench_edm", BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    return load_benchmark("bench_edm.py")
 
 
 @pytest.fixture(scope="module")
