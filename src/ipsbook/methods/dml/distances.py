@@ -148,6 +148,16 @@ def check_metric(metric: str) -> str:
     return metric
 
 
+def check_metrics(metrics: Sequence[str] | str) -> list[str]:
+    """A metric name or a non-empty sequence of them, as a checked list."""
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    if not metrics:
+        raise ValueError(f"metrics is empty; allowed names: {', '.join(METRICS)}")
+    for m in metrics:
+        check_metric(m)
+    return metrics
+
+
 def check_representation(representation: str) -> str:
     if representation not in REPRESENTATIONS:
         raise ValueError(
@@ -545,11 +555,7 @@ def iter_pairwise_features(
     meta-metric's ``distance_fn`` for kNN evaluates its expression on each ``F``). Blocks hold
     ``F`` plus the temporaries under ``max_memory`` bytes.
     """
-    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
-    if not metrics:
-        raise ValueError(f"metrics is empty; allowed names: {', '.join(METRICS)}")
-    for m in metrics:
-        check_metric(m)
+    metrics = check_metrics(metrics)
     a, b = _sides(A, B, representation, min_rss, missing)
     p = lgd_params or LGDParams()
     rows = block or max(1, min(4096, max_memory // (len(b) * (8 * 4 + 4 * len(metrics)))))
@@ -701,11 +707,7 @@ def pair_features(
     matrix of the meta-metric (one column per metric, in the order given). Chunks of pairs keep
     temporaries under ``max_memory`` bytes.
     """
-    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
-    if not metrics:
-        raise ValueError(f"metrics is empty; allowed names: {', '.join(METRICS)}")
-    for m in metrics:
-        check_metric(m)
+    metrics = check_metrics(metrics)
     a, b = _sides(A, B, representation, min_rss, missing)
     if (pairs_i is None) != (pairs_j is None):
         raise ValueError("give both pairs_i and pairs_j, or neither")
