@@ -522,9 +522,7 @@ def machine() -> dict[str, Any]:
     spec = importlib.util.spec_from_file_location("_ipsbook_bench_bfp_run", HERE / "run.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    m = mod.machine(None)
-    m["threads"].pop("faiss_omp", None)
-    m["versions"].pop("faiss", None)
+    m = mod.machine_without_faiss()
     m["threads"]["torch"] = torch.get_num_threads()
     m["versions"]["torch"] = torch.__version__
     try:

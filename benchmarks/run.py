@@ -392,6 +392,14 @@ def machine(faiss: Any) -> dict[str, Any]:
     }
 
 
+def machine_without_faiss() -> dict[str, Any]:
+    """:func:`machine` for the benchmarks that do not use faiss (edm_scaling, dml_speed)."""
+    m = machine(None)
+    m["threads"].pop("faiss_omp", None)
+    m["versions"].pop("faiss", None)
+    return m
+
+
 def _numba_layer() -> str | None:
     import numba
     try:

@@ -192,6 +192,16 @@ def _dense_log_ratio(emb: torch.Tensor, lab: torch.Tensor, w: torch.Tensor,
     return (n * sq).sum() / total
 
 
+def _binarised_inputs(emb_dist, near, valid):
+    """``(emb, near, valid)`` as tensors for the losses on near/far labels, checked."""
+    emb = torch.as_tensor(emb_dist)
+    pos = torch.as_tensor(near, device=emb.device)
+    if pos.dtype != torch.bool:
+        raise ValueError(f"near must be a boolean (B, M) mask; got dtype {pos.dtype}")
+    _check_pair(emb, pos, "near")
+    return emb, pos, _valid_mask(valid, emb)
+
+
 def triplet_loss(
     emb_dist: torch.Tensor,
     near: ArrayLike,
@@ -208,12 +218,7 @@ def triplet_loss(
     when the batch holds no anchor with both a positive and a negative.
     """
     margin = _check_margin(margin)
-    emb = torch.as_tensor(emb_dist)
-    pos = torch.as_tensor(near, device=emb.device)
-    if pos.dtype != torch.bool:
-        raise ValueError(f"near must be a boolean (B, M) mask; got dtype {pos.dtype}")
-    _check_pair(emb, pos, "near")
-    w = _valid_mask(valid, emb)
+    emb, pos, w = _binarised_inputs(emb_dist, near, valid)
     pos, neg = pos & w, ~pos & w
     mask = pos[:, :, None] & neg[:, None, :]
     count = mask.sum()
@@ -239,12 +244,7 @@ def contrastive_loss(
     """
     margin = _check_margin(margin)
     eps = _check_eps(eps)
-    emb = torch.as_tensor(emb_dist)
-    pos = torch.as_tensor(near, device=emb.device)
-    if pos.dtype != torch.bool:
-        raise ValueError(f"near must be a boolean (B, M) mask; got dtype {pos.dtype}")
-    _check_pair(emb, pos, "near")
-    w = _valid_mask(valid, emb)
+    emb, pos, w = _binarised_inputs(emb_dist, near, valid)
     count = w.sum()
     if int(count) == 0:
         raise ValueError("contrastive_loss got no valid pairs")
