@@ -56,6 +56,7 @@ from scipy.stats import spearmanr
 from tqdm.auto import tqdm
 
 from ...models.dml import EmbeddingMLP
+from ...torchutil import resolve_device, torch_session
 from .losses import _dense_log_ratio, contrastive_loss, triplet_loss
 
 __all__ = [
@@ -145,18 +146,6 @@ def _check_positions(name: str, P: Any, n: int, dims: int | None = None) -> np.n
     if not np.isfinite(P).all():
         raise ValueError(f"{name} holds NaN/inf")
     return P
-
-
-def _resolve_device(device: str | torch.device | None) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device={device!r} is not a torch device: {exc}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} asked for, but CUDA is not available")
-    return dev
 
 
 # --- training ---------------------------------------------------------------------------------
@@ -286,7 +275,7 @@ def train_embedding(
         P_val = _check_positions("val[1] (positions_val)", val[1], len(X_val), dims=P.shape[1])
         if len(X_val) < 2:
             raise ValueError("val needs at least two samples to form a pair")
-    dev = _resolve_device(device)
+    dev = resolve_device(device)
 
     settings = {
         "loss": loss, "threshold_m": threshold_m, "margin": margin, "epochs": epochs,
@@ -306,62 +295,48 @@ def train_embedding(
         history.val_spearman_input = _spearman_on_pairs(X_val, P_val, pairs)
 
     scale = float(np.abs(X).max())
-    cuda_devices = [dev.index if dev.index is not None else torch.cuda.current_device()] \
-        if dev.type == "cuda" else []
-    was_deterministic = torch.are_deterministic_algorithms_enabled()
-    was_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    was_threads = torch.get_num_threads()
-    with torch.random.fork_rng(devices=cuda_devices):
-        torch.manual_seed(seed)
-        if dev.type == "cpu":
-            torch.use_deterministic_algorithms(True)
-        if num_threads is not None:
-            torch.set_num_threads(num_threads)
-        try:
-            model = EmbeddingMLP(m, hidden, out_dim, dropout,
-                                 normalize=loss != "log_ratio",
-                                 input_scale=1.0 / scale if scale > 0 else 1.0).to(dev)
-            opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-            Xt = torch.from_numpy(X).to(dev)
-            # centred before float32: UJI's northings are ~4.9e6 m, where float32 steps by 0.5 m
-            Pt = torch.from_numpy(P - P.mean(0)).to(dev, torch.float32)
-            nb_t = torch.from_numpy(neighbours).to(dev)
-            steps = math.ceil(n / batch_anchors)
-            if steps_per_epoch is not None:
-                steps = min(steps, steps_per_epoch)
-            bar = tqdm(total=epochs * steps, desc=f"DML {loss}", disable=not progress,
-                       leave=False)
-            for _epoch in range(epochs):
-                model.train()
-                t0 = time.perf_counter()
-                order = torch.from_numpy(rng.permutation(n)).to(dev)
-                total = torch.zeros((), device=dev)
-                near_total = torch.zeros((), device=dev)
-                for s in range(steps):
-                    anchors = order[s * batch_anchors:(s + 1) * batch_anchors]
-                    pool = torch.from_numpy(rng.choice(n, size=n_random, replace=False)).to(dev)
-                    value, near_share = _step(model, Xt, Pt, nb_t, anchors, pool, loss,
-                                              threshold_m, margin, min_label_dist_m, eps)
-                    opt.zero_grad(set_to_none=True)
-                    value.backward()
-                    opt.step()
-                    total += value.detach()
-                    near_total += near_share
-                    bar.update(1)
-                history.loss.append(float(total) / steps)
-                history.seconds.append(time.perf_counter() - t0)
-                if loss != "log_ratio":
-                    history.near_fraction.append(float(near_total) / steps)
-                post = {"loss": f"{history.loss[-1]:.4g}"}
-                if val is not None:
-                    rho = _spearman_on_pairs(embed(model, X_val), P_val, pairs)
-                    history.val_spearman.append(rho)
-                    post["val_rho"] = f"{rho:.3f}"
-                bar.set_postfix(post)
-            bar.close()
-        finally:
-            torch.use_deterministic_algorithms(was_deterministic, warn_only=was_warn_only)
-            torch.set_num_threads(was_threads)
+    with torch_session(seed, dev, num_threads):
+        model = EmbeddingMLP(m, hidden, out_dim, dropout,
+                             normalize=loss != "log_ratio",
+                             input_scale=1.0 / scale if scale > 0 else 1.0).to(dev)
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+        Xt = torch.from_numpy(X).to(dev)
+        # centred before float32: UJI's northings are ~4.9e6 m, where float32 steps by 0.5 m
+        Pt = torch.from_numpy(P - P.mean(0)).to(dev, torch.float32)
+        nb_t = torch.from_numpy(neighbours).to(dev)
+        steps = math.ceil(n / batch_anchors)
+        if steps_per_epoch is not None:
+            steps = min(steps, steps_per_epoch)
+        bar = tqdm(total=epochs * steps, desc=f"DML {loss}", disable=not progress,
+                   leave=False)
+        for _epoch in range(epochs):
+            model.train()
+            t0 = time.perf_counter()
+            order = torch.from_numpy(rng.permutation(n)).to(dev)
+            total = torch.zeros((), device=dev)
+            near_total = torch.zeros((), device=dev)
+            for s in range(steps):
+                anchors = order[s * batch_anchors:(s + 1) * batch_anchors]
+                pool = torch.from_numpy(rng.choice(n, size=n_random, replace=False)).to(dev)
+                value, near_share = _step(model, Xt, Pt, nb_t, anchors, pool, loss,
+                                          threshold_m, margin, min_label_dist_m, eps)
+                opt.zero_grad(set_to_none=True)
+                value.backward()
+                opt.step()
+                total += value.detach()
+                near_total += near_share
+                bar.update(1)
+            history.loss.append(float(total) / steps)
+            history.seconds.append(time.perf_counter() - t0)
+            if loss != "log_ratio":
+                history.near_fraction.append(float(near_total) / steps)
+            post = {"loss": f"{history.loss[-1]:.4g}"}
+            if val is not None:
+                rho = _spearman_on_pairs(embed(model, X_val), P_val, pairs)
+                history.val_spearman.append(rho)
+                post["val_rho"] = f"{rho:.3f}"
+            bar.set_postfix(post)
+        bar.close()
     model.eval()
     return model, history
 
@@ -404,7 +379,7 @@ def embed(model: EmbeddingMLP, X: np.ndarray, batch: int = 8192,
         raise ValueError("model must be an EmbeddingMLP (as returned by train_embedding)")
     X = _check_fingerprints("X", X, width=model.in_dim)
     batch = _check_int("batch", batch, 1)
-    dev = next(model.parameters()).device if device is None else _resolve_device(device)
+    dev = next(model.parameters()).device if device is None else resolve_device(device)
     was_training = model.training
     model.to(dev).eval()
     out = np.empty((len(X), model.out_dim), dtype=np.float32)
