@@ -117,6 +117,36 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "knn_queries": 0,
         },
     },
+    # Paper E (MTLoc). seeds: repetitions (each draws its own trace split and initial weights);
+    # pretrain / target: IMU-LSTM pre-training on the source site (Table IV under paper) and
+    # every MTLoc training on the target site (epochs, learning rate, batch); rates: fine-tuning
+    # shares of the target's training traces; wipe_fractions: Fig. 5's sweep.
+    "mtloc": {
+        "smoke": {
+            "seeds": (0,),
+            "directions": (("site1", "site2"),),
+            "pretrain": {"epochs": 1, "lr": 0.005, "batch_size": 256},
+            "target": {"epochs": 1, "lr": 0.001, "batch_size": 256},
+            "rates": (0.0, 0.625, 1.0),
+            "wipe_fractions": (0.0, 0.4, 1.0),
+        },
+        "quick": {
+            "seeds": (0, 1, 2, 3, 4),
+            "directions": (("site1", "site2"), ("site2", "site1")),
+            "pretrain": {"epochs": 6, "lr": 0.005, "batch_size": 128},
+            "target": {"epochs": 6, "lr": 0.001, "batch_size": 128},
+            "rates": tuple(k / 8 for k in range(9)),
+            "wipe_fractions": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+        },
+        "paper": {
+            "seeds": (0, 1, 2, 3, 4),
+            "directions": (("site1", "site2"), ("site2", "site1")),
+            "pretrain": {"epochs": 100, "lr": 0.005, "batch_size": 32},
+            "target": {"epochs": 100, "lr": 0.001, "batch_size": 32},
+            "rates": tuple(k / 8 for k in range(9)),
+            "wipe_fractions": tuple(k / 10 for k in range(11)),
+        },
+    },
 }
 
 

@@ -1,0 +1,247 @@
+"""MTLoc (paper E): the network's Table I, training modes, modality wiping and the baselines."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from ipsbook.methods.mtloc import (
+    FitConfig,
+    errors_m,
+    fit,
+    fit_pdr,
+    make_mtloc,
+    pdr_positions,
+    pretrain_imu,
+    step_times,
+    valid_mask,
+    wifi_knn,
+    wipe,
+)
+from ipsbook.methods.mtloc.experiment import Settings, training_subset
+from ipsbook.models.mtloc import PAPER_TABLE_I, MTLoc, keras_parameter_count, layer_table
+
+FLOOR = -110.0
+
+
+@dataclasses.dataclass
+class Samples:
+    """Stand-in for ipsbook.data.ilc.MultimodalSamples with the fields training reads."""
+
+    wifi: np.ndarray
+    imu: np.ndarray
+    mag: np.ndarray
+    pos: np.ndarray
+    wifi_valid: np.ndarray
+    trace: np.ndarray
+
+    def subset(self, mask: np.ndarray) -> Samples:
+        return Samples(*(getattr(self, f.name)[mask] for f in dataclasses.fields(self)))
+
+
+def synthetic(n: int = 240, n_aps: int = 12, seed: int = 0) -> Samples:
+    """Positions on a 20 m square; RSS falls off with distance to APs; IMU/mag are noise."""
+    rng = np.random.default_rng(seed)
+    pos = rng.uniform(0, 20, (n, 2))
+    aps = rng.uniform(0, 20, (n_aps, 2))
+    d = np.linalg.norm(pos[:, None] - aps[None], axis=2)
+    wifi = -40 - 20 * np.log10(1 + d)
+    wifi[d > 15] = FLOOR
+    imu = rng.normal(0, 1, (n, 10, 2)) + [9.8, 0.3]
+    mag = rng.normal(40, 5, (n, 10, 1))
+    return Samples(wifi.astype(np.float32), imu.astype(np.float32), mag.astype(np.float32),
+                   pos.astype(np.float32), np.any(wifi > FLOOR, axis=1),
+                   np.repeat(np.array([f"t{i}" for i in range(8)]), -(-n // 8))[:n])
+
+
+# --- Table I -------------------------------------------------------------------------------
+
+def test_keras_parameter_counts_match_table_i_with_750_aps() -> None:
+    table = layer_table(MTLoc(750))
+    body = table[table.layer != "total"]
+    assert list(body["parameters (Keras)"]) == [n for _, _, n in PAPER_TABLE_I]
+    total = table[table.layer == "total"].iloc[0]
+    assert total["parameters (Keras)"] == 295_810 == total["paper (750 APs)"]
+    # PyTorch keeps a second bias vector (4 × 128) in each of the two LSTMs
+    assert total["parameters (PyTorch)"] == 295_810 + 2 * 4 * 128
+    assert sum(p.numel() for p in MTLoc(750).parameters()) == total["parameters (PyTorch)"]
+
+
+def test_keras_count_tracks_the_vocabulary_and_channels() -> None:
+    assert keras_parameter_count(MTLoc(100)) == 295_810 - 650 * 128
+    # 6-axis IMU: the LSTM's input weights grow by 4 × 128 × 4
+    assert keras_parameter_count(MTLoc(750, imu_channels=6)) == 295_810 + 4 * 128 * 4
+
+
+def test_forward_shapes_and_bad_input() -> None:
+    m = MTLoc(12)
+    s = synthetic(5)
+    out = m(wifi=torch.tensor(s.wifi), imu=torch.tensor(s.imu), mag=torch.tensor(s.mag))
+    assert out.shape == (5, 2)
+    with pytest.raises(ValueError, match="n_aps=12"):
+        m(wifi=torch.zeros(5, 13), imu=torch.tensor(s.imu), mag=torch.tensor(s.mag))
+    with pytest.raises(ValueError, match=r"\[batch, steps, 2\]"):
+        m(wifi=torch.tensor(s.wifi), imu=torch.zeros(5, 10, 6), mag=torch.tensor(s.mag))
+    with pytest.raises(ValueError, match="n_aps"):
+        MTLoc(0)
+    with pytest.raises(ValueError, match="rss_floor_dbm"):
+        MTLoc(10, rss_floor_dbm=5.0)
+
+
+# --- training ------------------------------------------------------------------------------
+
+FAST = FitConfig(epochs=3, lr=0.003, batch_size=32, num_threads=1)
+
+
+def test_fit_learns_and_is_deterministic() -> None:
+    s = synthetic(300)
+    m1 = make_mtloc(s, mode="scratch", seed=1)
+    before = float(np.mean(errors_m(m1, s)))
+    h = fit(m1, s, s, config=FitConfig(epochs=15, lr=0.003, batch_size=32, num_threads=1), seed=1)
+    assert h.val_mean_error_m[h.best_epoch] == min(h.val_mean_error_m)
+    assert float(np.mean(errors_m(m1, s))) == pytest.approx(min(h.val_mean_error_m), rel=1e-5)
+    assert min(h.val_mean_error_m) < 0.6 * before
+    m2 = make_mtloc(s, mode="scratch", seed=1)
+    fit(m2, s, s, config=FitConfig(epochs=15, lr=0.003, batch_size=32, num_threads=1), seed=1)
+    for a, b in zip(m1.state_dict().values(), m2.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_transfer_freezes_the_lstm_and_finetune_trains_it() -> None:
+    src, tgt = synthetic(200, seed=1), synthetic(200, seed=2)
+    imu_model, _ = pretrain_imu(src, None, config=FAST, seed=0)
+    ref = {k: v.clone() for k, v in imu_model.imu.state_dict().items()}
+
+    frozen = make_mtloc(tgt, mode="transfer", imu_model=imu_model)
+    wifi_before = frozen.wifi[0].weight.detach().clone()
+    fit(frozen, tgt, config=FAST)
+    for k, v in frozen.imu.state_dict().items():
+        assert torch.equal(v, ref[k]), k  # weights and the carried input scaling
+    assert not torch.equal(frozen.wifi[0].weight, wifi_before)
+    assert keras_parameter_count(frozen, trainable_only=True) == keras_parameter_count(frozen) - (
+        4 * 128 * (2 + 128 + 1))
+
+    tuned = make_mtloc(tgt, mode="finetune", imu_model=imu_model)
+    assert torch.equal(tuned.imu.lstm.weight_hh_l0, ref["lstm.weight_hh_l0"])
+    fit(tuned, tgt, config=FAST)
+    assert not torch.equal(tuned.imu.lstm.weight_hh_l0, ref["lstm.weight_hh_l0"])
+    # pre-training's own weights are not touched by either
+    assert torch.equal(imu_model.imu.lstm.weight_hh_l0, ref["lstm.weight_hh_l0"])
+
+
+def test_make_mtloc_and_fit_reject_bad_input() -> None:
+    s = synthetic(40)
+    with pytest.raises(ValueError, match="mode='frozen'"):
+        make_mtloc(s, mode="frozen")
+    with pytest.raises(ValueError, match="needs imu_model"):
+        make_mtloc(s, mode="transfer")
+    with pytest.raises(ValueError, match="epochs=0"):
+        FitConfig(epochs=0)
+    with pytest.raises(ValueError, match="optimizer='sgd'"):
+        FitConfig(optimizer="sgd")
+    m = make_mtloc(s, mode="scratch")
+    with pytest.raises(ValueError, match="n_aps=12"):
+        fit(m, synthetic(40, n_aps=13), config=FAST)
+
+
+# --- wiping --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("modality", ["wifi", "imu", "mag"])
+@pytest.mark.parametrize("fraction", [0.0, 0.25, 0.4, 1.0])
+def test_wipe_removes_exactly_the_requested_fraction(modality: str, fraction: float) -> None:
+    s = synthetic(101)
+    valid = valid_mask(s, modality, FLOOR)
+    w = wipe(s, modality, fraction, seed=3, rss_floor_dbm=FLOOR)
+    still = valid_mask(w, modality, FLOOR)
+    assert int(valid.sum() - still.sum()) == round(fraction * valid.sum())
+    assert not np.any(still & ~valid)
+    for other in {"wifi", "imu", "mag"} - {modality}:
+        assert np.array_equal(getattr(w, other), getattr(s, other), equal_nan=True)
+    assert np.isfinite(s.imu).all()  # the input is untouched
+    if modality == "wifi":
+        assert np.array_equal(w.wifi_valid, still)
+
+
+def test_wiped_windows_give_finite_predictions() -> None:
+    s = synthetic(50)
+    m = make_mtloc(s, mode="scratch")
+    e = errors_m(m, wipe(wipe(s, "imu", 1.0), "mag", 1.0))
+    assert np.isfinite(e).all()
+
+
+def test_wipe_rejects_bad_input() -> None:
+    s = synthetic(10)
+    with pytest.raises(ValueError, match=r"fraction=1.5 must be a number in \[0, 1\]"):
+        wipe(s, "wifi", 1.5)
+    with pytest.raises(ValueError, match="modality='gps'"):
+        wipe(s, "gps", 0.1)
+
+
+# --- experiment helpers and baselines ------------------------------------------------------
+
+def test_training_subsets_are_nested_and_never_empty() -> None:
+    ids = [f"t{i}" for i in range(21)]
+    subsets = [training_subset(ids, k / 8) for k in range(1, 9)]
+    assert len(subsets[0]) == 3 and subsets[-1] == ids
+    for a, b in itertools.pairwise(subsets):
+        assert b[: len(a)] == a and len(b) >= len(a)
+    assert training_subset(["a", "b"], 0.125) == ["a"]
+    with pytest.raises(ValueError, match="rate=0"):
+        training_subset(ids, 0)
+
+
+def test_settings_reject_bad_rates() -> None:
+    with pytest.raises(ValueError, match="rates"):
+        Settings(rates=(0.0, 1.5))
+    with pytest.raises(ValueError, match="wipe_rate"):
+        Settings(wipe_rate=0.3)
+
+
+def test_wifi_knn_is_exact_on_its_training_points() -> None:
+    s = synthetic(120)
+    e, k = wifi_knn(s, s, s, k_values=(1, 3))
+    assert k == 1 and np.median(e) == pytest.approx(0.0, abs=1e-6)
+
+
+@dataclasses.dataclass
+class FakeTrace:
+    imu: pd.DataFrame
+    rotvec: pd.DataFrame
+    waypoints: pd.DataFrame
+
+
+def _walk(heading_deg: float, phone_yaw_deg: float, seconds: float = 20.0) -> FakeTrace:
+    """Walk straight at 2 steps/s, 0.7 m a step, along ``heading_deg`` on the map, holding the
+    phone flat with its y axis at ``phone_yaw_deg`` (counter-clockwise from east) in the world."""
+    fs = 50.0
+    t = np.arange(0, seconds * 1000, 1000 / fs)
+    acc = np.column_stack([np.zeros_like(t), np.zeros_like(t), 9.8 + 3 * np.sin(2 * np.pi * 2 * t / 1000)])
+    # rotation about z by (yaw - 90°) takes the device y axis to yaw
+    half = np.radians(phone_yaw_deg - 90) / 2
+    q = np.column_stack([np.zeros_like(t), np.zeros_like(t), np.full_like(t, np.sin(half))])
+    h = np.radians(heading_deg)
+    speed = 1.4  # m/s = 2 steps/s × 0.7 m
+    wp_t = np.array([0.0, seconds * 1000])
+    wp = np.column_stack([10 + np.cos(h) * speed * wp_t / 1000, 20 + np.sin(h) * speed * wp_t / 1000])
+    imu = pd.DataFrame({"t_ms": t, "ax": acc[:, 0], "ay": acc[:, 1], "az": acc[:, 2]})
+    rot = pd.DataFrame({"t_ms": t, "qx": q[:, 0], "qy": q[:, 1], "qz": q[:, 2]})
+    return FakeTrace(imu, rot, pd.DataFrame({"t_ms": wp_t, "x": wp[:, 0], "y": wp[:, 1]}))
+
+
+def test_pdr_recovers_step_length_heading_offset_and_track() -> None:
+    tr = _walk(heading_deg=30, phone_yaw_deg=100)  # map frame rotated by -70° from the world
+    times = step_times(tr.imu.t_ms.to_numpy(), tr.imu[["ax", "ay", "az"]].to_numpy())
+    assert len(times) == pytest.approx(40, abs=1)
+    model = fit_pdr([tr, _walk(heading_deg=120, phone_yaw_deg=190)])
+    assert model.step_length_m == pytest.approx(0.7, rel=0.05)
+    assert np.degrees(model.heading_offset_rad) == pytest.approx(-70, abs=1)
+    test = _walk(heading_deg=-45, phone_yaw_deg=25)
+    t = np.array([5000.0, 10000.0, 19000.0])
+    truth = test.waypoints[["x", "y"]].to_numpy()[0] + 1.4 * t[:, None] / 1000 * [
+        np.cos(np.radians(-45)), np.sin(np.radians(-45))]
+    assert np.max(np.linalg.norm(pdr_positions(model, test, t) - truth, axis=1)) < 1.0
