@@ -208,7 +208,8 @@ def smoke_book(smoke_runs: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
                     ignore=shutil.ignore_patterns("*.ipynb", "__pycache__", ".*"))
     # generated pages are written again below from the smoke runs
     shutil.copytree(REPO / "book", proj / "book",
-                    ignore=shutil.ignore_patterns("chapters", "scorecard.md", ".*"))
+                    ignore=shutil.ignore_patterns("chapters", "scorecard.md", "performance.md",
+                                                  "_generated", ".*"))
     # the book's local Sphinx extensions (named in _config.yml)
     shutil.copytree(REPO / "_ext", proj / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
     for cmd in (

@@ -13,10 +13,10 @@ import yaml
 from conftest import REPO, ipsbook_command, notebook_names
 from packaging.requirements import Requirement
 
-# Files under book/ that `ipsbook build` writes (not committed): the executed chapters and the
-# scorecard page.
+# Files under book/ that `ipsbook build` writes (not committed): the executed chapters, the
+# scorecard and the performance page.
 GENERATED_CHAPTERS = "book/chapters/"
-GENERATED_PAGES = {"book/scorecard"}
+GENERATED_PAGES = {"book/scorecard", "book/performance"}
 
 
 def _pyproject() -> dict:
@@ -157,6 +157,8 @@ def test_generated_files_are_git_ignored() -> None:
     ignored = [
         ".venv/bin/python", "runs/quick/bfp/bfp.ipynb", "_build/html/index.html",
         "book/chapters/bfp.ipynb", "book/scorecard.md", "notebooks/bfp.ipynb",
+        "book/performance.md", "book/_generated/performance/x.png",
+        "book/chapters/_sources/bfp.py",
         ".hypothesis/examples/x", "benchmarks/results/x.json", "src/ipsbook/__pycache__/x.pyc",
     ]
     kept = [

@@ -259,11 +259,20 @@ def test_build_no_html_copies_notebooks_and_writes_scorecard(proj, capsys):
     (chapters / "gone.ipynb").write_text("{}")  # from a notebook that no longer exists
     args = ["build", "--profile", "smoke", "--no-html", "--project", str(proj.root)]
     assert main(args) == 0
-    assert sorted(p.name for p in chapters.iterdir()) == ["toy.ipynb"]
-    assert (chapters / "toy.ipynb").read_bytes() == (
-        proj.output_dir("smoke", "toy") / "toy.ipynb").read_bytes()
+    assert sorted(p.name for p in chapters.iterdir()) == ["_sources", "toy.ipynb"]
+    executed = proj.output_dir("smoke", "toy") / "toy.ipynb"
+    # the book's copy is the executed notebook plus the generated provenance cells; the run's
+    # own notebook is what the page offers for download
+    book = nbformat.read(chapters / "toy.ipynb", as_version=4)
+    run_nb = nbformat.read(executed, as_version=4)
+    assert [c.source for c in book.cells if "ipsbook-provenance" not in
+            c.metadata.get("tags", [])] == [c.source for c in run_nb.cells]
+    assert "## How this page was made" in book.cells[-1].source
+    assert (chapters / "_sources" / "toy.ipynb").read_bytes() == executed.read_bytes()
     scorecard = (proj.root / "book" / "scorecard.md").read_text()
     assert "toy RMSE" in scorecard and "reproduced" in scorecard
+    performance = (proj.root / "book" / "performance.md").read_text()
+    assert "`make bench` has not been run" in performance
     assert "1 notebook(s)" in capsys.readouterr().out
 
 

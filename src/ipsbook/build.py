@@ -2,13 +2,15 @@
 
 The book never executes anything (``_config.yml`` sets execution off): papermill already did,
 under ``<runs_root>/<profile>/<name>/<name>.ipynb``. This module copies those notebooks to
-``book/chapters/<name>.ipynb``, writes ``book/scorecard.md`` from every chapter's claims, and runs
+``book/chapters/<name>.ipynb`` with the generated "How this page was made" block
+(:mod:`ipsbook.provenance`; the downloads go to ``book/chapters/_sources/``), writes
+``book/scorecard.md`` from every chapter's claims and ``book/performance.md`` from the benchmark
+results and the runs' wall times (:mod:`ipsbook.performance`), and runs
 ``jupyter-book build <project root> -W --keep-going``.
 """
 
 from __future__ import annotations
 
-import filecmp
 import re
 import shutil
 import subprocess
@@ -18,11 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from .claims import write_scorecard_page
+from .performance import write_performance_page
 from .profiles import check_profile
+from .provenance import SOURCES_DIR, ProvenanceError, write_chapter
 from .runner import Project, _as_project, available_notebooks
 
 CHAPTERS_DIR = Path("book") / "chapters"
 SCORECARD = Path("book") / "scorecard.md"
+PERFORMANCE = Path("book") / "performance.md"
+BIBLIOGRAPHY = Path("book") / "references.bib"
+BENCHMARK_RESULTS = Path("benchmarks") / "results"
 
 
 class BuildError(RuntimeError):
@@ -37,6 +44,7 @@ class BuildResult:
     copied: list[str] = field(default_factory=list)  # those whose file changed
     removed: list[str] = field(default_factory=list)  # stale chapter notebooks deleted
     scorecard: Path | None = None
+    performance: Path | None = None
     returncode: int = 0  # jupyter-book's exit code (0 with html=False)
 
 
@@ -91,9 +99,9 @@ def build_book(
     runs: str | Path | None = None,
     html: bool = True,
 ) -> BuildResult:
-    """Copy the executed notebooks of ``profile`` into ``book/chapters``, write the scorecard
-    and (if ``html``) run jupyter-book. Raises :class:`BuildError` when a chapter of the toc has
-    no run."""
+    """Copy the executed notebooks of ``profile`` into ``book/chapters`` (with their provenance
+    blocks), write the scorecard and performance pages and (if ``html``) run jupyter-book.
+    Raises :class:`BuildError` when a chapter of the toc has no run."""
     check_profile(profile)
     proj = _as_project(project, runs)
     profile_dir = proj.runs_root / profile
@@ -114,17 +122,28 @@ def build_book(
     chapters = proj.root / CHAPTERS_DIR
     chapters.mkdir(parents=True, exist_ok=True)
     for name in result.chapters:
-        dest = chapters / f"{name}.ipynb"
-        # unchanged files keep their mtime, so Sphinx rebuilds only what changed
-        if not dest.is_file() or not filecmp.cmp(executed(name), dest, shallow=False):
-            shutil.copyfile(executed(name), dest)
+        try:
+            changed = write_chapter(
+                executed(name).parent, name, chapters, bib_path=proj.root / BIBLIOGRAPHY,
+                notebooks_dir=proj.notebooks_dir,
+            )
+        except ProvenanceError as exc:
+            raise BuildError(f"cannot write the provenance block of {name}: {exc}") from None
+        if changed:
             result.copied.append(name)
     for stale in sorted(chapters.glob("*.ipynb")):
         if stale.stem not in result.chapters:
             stale.unlink()
             result.removed.append(stale.stem)
+    for stale in sorted((chapters / SOURCES_DIR).glob("*")):
+        if stale.is_file() and stale.stem not in result.chapters:
+            stale.unlink()
 
     result.scorecard = write_scorecard_page(proj.runs_root, profile, proj.root / SCORECARD)
+    result.performance = write_performance_page(
+        proj.root / BENCHMARK_RESULTS, proj.runs_root, profile, proj.root / PERFORMANCE,
+        linked=[n for n in toc_chapters(proj) if n in result.chapters],
+    )
     if html:
         cmd = [_jupyter_book(), "build", str(proj.root), "-W", "--keep-going"]
         result.returncode = subprocess.run(cmd, cwd=proj.root, check=False).returncode

@@ -64,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_profile(build)
     build.add_argument("--no-html", action="store_true",
-                       help="copy notebooks and write the scorecard, but do not run jupyter-book")
+                       help="copy notebooks and write the scorecard and performance pages, but do "
+                            "not run jupyter-book")
     return parser
 
 
@@ -128,7 +129,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     _say(
         f"book/chapters: {len(result.chapters)} notebook(s) ({len(result.copied)} updated, "
-        f"{len(result.removed)} stale removed); scorecard: {result.scorecard}"
+        f"{len(result.removed)} stale removed); scorecard: {result.scorecard}; "
+        f"performance: {result.performance}"
     )
     return EXIT_OK if result.returncode == 0 else EXIT_FAILED
 

@@ -218,7 +218,7 @@ _META: dict[str, dict[str, object]] = {
             "coordinates x, y (m) and floor, timestamps yyyymmddHHMMSSfff, no header rows. "
             "Month 01: trn01 576 rows, tst01-tst05 3,120 rows. Stands in for UTS in paper C."
         ),
-        "chapters": ("mst",),
+        "chapters": ("dml", "mst"),
     },
     "rtt-feng": {
         "title": "Wi-Fi RSS and RTT with line-of-sight labels, three rooms (Feng, Nguyen & Luo)",
