@@ -84,6 +84,7 @@ bench: venv ## speed and memory benchmarks (benchmarks/run.py; results in benchm
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/bench_edm.py
 	$(BIN)/python benchmarks/bench_dml.py
+	$(BIN)/python benchmarks/bench_mtloc.py
 
 define VERIFY_DATA
 import importlib, os, sys
@@ -110,7 +111,7 @@ data: venv ## show IPSBOOK_DATA_DIR and verify the sha256 of every registered da
 	$(BIN)/python -c "$$VERIFY_DATA"
 
 clean: ## remove runs, the built book, generated pages and caches (keeps .venv)
-	rm -rf runs _build book/chapters book/scorecard.md
+	rm -rf runs _build book/chapters book/scorecard.md book/performance.md book/_generated
 	rm -rf .pytest_cache .hypothesis .ruff_cache .jupyter_cache jupyter_execute
 	find . -path ./$(VENV) -prune -o -type d \
 	  \( -name __pycache__ -o -name .ipynb_checkpoints \) -print0 | xargs -0 rm -rf
