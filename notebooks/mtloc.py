@@ -434,6 +434,7 @@ display(Markdown("**What the baselines say** (computed, this run):\n\n" + "\n".j
 # (100 epochs everywhere, batch 32) costs on this machine.
 
 # %%
+out.table(training, "training")
 speed = (training.assign(kind=np.where(training.model == "IMU-LSTM pre-training",
                                        "IMU-LSTM pre-training", "MTLoc"))
          .groupby("kind").agg(runs=("epochs", "size"), epochs=("epochs", "mean"),

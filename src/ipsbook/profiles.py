@@ -14,6 +14,10 @@ from typing import Any
 
 PROFILES: tuple[str, ...] = ("smoke", "quick", "paper")
 
+# MTLoc: both source → target directions, and fine-tuning rates in eighths of the training traces
+_BOTH_WAYS = (("site1", "site2"), ("site2", "site1"))
+_EIGHTHS = tuple(k / 8 for k in range(9))
+
 # Sizes per chapter and profile. Each chapter lists the same keys under every profile.
 _SIZES: dict[str, dict[str, dict[str, Any]]] = {
     # Paper D (binary fingerprinting). n_mc: Monte-Carlo realisations of shadowing + noise;
@@ -132,18 +136,18 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
         },
         "quick": {
             "seeds": (0, 1, 2, 3, 4),
-            "directions": (("site1", "site2"), ("site2", "site1")),
+            "directions": _BOTH_WAYS,
             "pretrain": {"epochs": 6, "lr": 0.005, "batch_size": 128},
             "target": {"epochs": 6, "lr": 0.001, "batch_size": 128},
-            "rates": tuple(k / 8 for k in range(9)),
+            "rates": _EIGHTHS,
             "wipe_fractions": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
         },
         "paper": {
             "seeds": (0, 1, 2, 3, 4),
-            "directions": (("site1", "site2"), ("site2", "site1")),
+            "directions": _BOTH_WAYS,
             "pretrain": {"epochs": 100, "lr": 0.005, "batch_size": 32},
             "target": {"epochs": 100, "lr": 0.001, "batch_size": 32},
-            "rates": tuple(k / 8 for k in range(9)),
+            "rates": _EIGHTHS,
             "wipe_fractions": tuple(k / 10 for k in range(11)),
         },
     },

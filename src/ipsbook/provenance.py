@@ -36,6 +36,7 @@ from typing import Any
 
 from .bibtex import BibError, Citation, format_citation, read_bib
 from .markdown import escape, table
+from .runner import assignments
 
 PROVENANCE_TAG = "ipsbook-provenance"
 SOURCES_DIR = "_sources"  # under book/chapters/: the downloads (executed .ipynb, Jupytext .py)
@@ -139,15 +140,7 @@ def parse_parameters_cell(source: str, where: str = "the parameters cell") -> li
         raise ProvenanceError(f"{where} is not valid Python ({exc})") from None
     comments = _comments(source)
     docs = []
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            target, value = node.target, node.value
-        else:
-            continue
-        if not isinstance(target, ast.Name):
-            continue
+    for node, name, value in assignments(tree):
         text = ""
         for line in (node.end_lineno, node.lineno):
             if line in comments and not comments[line][1]:
@@ -161,7 +154,7 @@ def parse_parameters_cell(source: str, where: str = "the parameters cell") -> li
             text = " ".join(above)
         meaning, allowed = split_comment(text)
         src = ast.get_source_segment(source, value) or ast.unparse(value)
-        docs.append(ParamDoc(target.id, src, text, meaning, allowed))
+        docs.append(ParamDoc(name, src, text, meaning, allowed))
     return docs
 
 

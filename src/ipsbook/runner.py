@@ -36,7 +36,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -251,6 +251,20 @@ def available_notebooks(project: Project) -> list[str]:
     )
 
 
+
+def assignments(tree: ast.Module) -> Iterator[tuple[ast.stmt, str, ast.expr]]:
+    """``(statement, name, value)`` for each top-level ``name = value`` (or annotated) of a
+    parameters cell; other statements are skipped."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name):
+            yield node, target.id, value
+
 def _parse_parameters(text: str, where: str) -> dict[str, Parameter]:
     import jupytext
 
@@ -264,20 +278,12 @@ def _parse_parameters(text: str, where: str) -> dict[str, Parameter]:
     except SyntaxError as exc:
         raise InputError(f"{where}: its parameters cell is not valid Python ({exc})") from None
     params: dict[str, Parameter] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            target, value = node.target, node.value
-        else:
-            continue
-        if not isinstance(target, ast.Name):
-            continue
+    for _node, target, value in assignments(tree):
         text_value = ast.get_source_segment(source, value) or ast.unparse(value)
         try:
-            params[target.id] = Parameter(target.id, ast.literal_eval(value), text_value, True)
+            params[target] = Parameter(target.id, ast.literal_eval(value), text_value, True)
         except ValueError:
-            params[target.id] = Parameter(target.id, None, text_value, False)
+            params[target] = Parameter(target.id, None, text_value, False)
     missing = [p for p in REQUIRED_PARAMETERS if p not in params]
     if missing:
         raise InputError(
