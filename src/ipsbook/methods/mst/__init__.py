@@ -1,0 +1,49 @@
+"""Paper C (Nguyen et al., arXiv 2412.12189): multi-surrogate-teacher representation alignment.
+
+:mod:`.losses` holds the constraints of Expert Training and Expert Distilling (J_Sim, J_MI,
+J_FI, J_MAE, WGAN-GP) and their combination J_overall.
+"""
+
+from .losses import (
+    ALPHA,
+    DEFAULT_LAMBDAS,
+    JSDMIEstimator,
+    angular_similarity_loss,
+    combine_losses,
+    expert_distilling_terms,
+    functional_information,
+    functional_integrity_loss,
+    gradient_penalty,
+    jsd_mi_lower_bound,
+    mae_loss,
+    mi_loss,
+    normalise_lambdas,
+    power_iteration,
+    spectral_norm,
+    top_eigenvalue,
+    transmitting_matrix,
+    wgan_critic_loss,
+    wgan_generator_loss,
+)
+
+__all__ = [
+    "ALPHA",
+    "DEFAULT_LAMBDAS",
+    "JSDMIEstimator",
+    "angular_similarity_loss",
+    "combine_losses",
+    "expert_distilling_terms",
+    "functional_information",
+    "functional_integrity_loss",
+    "gradient_penalty",
+    "jsd_mi_lower_bound",
+    "mae_loss",
+    "mi_loss",
+    "normalise_lambdas",
+    "power_iteration",
+    "spectral_norm",
+    "top_eigenvalue",
+    "transmitting_matrix",
+    "wgan_critic_loss",
+    "wgan_generator_loss",
+]
