@@ -47,3 +47,58 @@ __all__ = [
     "wgan_critic_loss",
     "wgan_generator_loss",
 ]
+
+# Training phases: stand-alone (.train), Expert Training (.teachers), Expert Distilling (.distill)
+from .distill import (
+    ABLATIONS,
+    DistillOptions,
+    constraint_set,
+    distill,
+    distilling_loss,
+    distilling_terms,
+)
+from .teachers import (
+    Critic,
+    SurrogateGenerator,
+    Teacher,
+    TeacherConfig,
+    teacher_quality,
+    train_teacher,
+)
+from .train import (
+    PAPER_SCHEDULE,
+    Checkpoint,
+    TrainConfig,
+    TrainHistory,
+    evaluate,
+    model_inputs,
+    predict,
+    standardise_positions,
+    summary,
+    train_specialised,
+)
+
+__all__ += [
+    "ABLATIONS",
+    "PAPER_SCHEDULE",
+    "Checkpoint",
+    "Critic",
+    "DistillOptions",
+    "SurrogateGenerator",
+    "Teacher",
+    "TeacherConfig",
+    "TrainConfig",
+    "TrainHistory",
+    "constraint_set",
+    "distill",
+    "distilling_loss",
+    "distilling_terms",
+    "evaluate",
+    "model_inputs",
+    "predict",
+    "standardise_positions",
+    "summary",
+    "teacher_quality",
+    "train_specialised",
+    "train_teacher",
+]

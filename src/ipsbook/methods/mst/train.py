@@ -1,0 +1,703 @@
+"""Stand-alone training of a specialised network S = {F, E, R} (paper C, Sect. 3 and 4.1).
+
+Paper C (Nguyen et al., arXiv 2412.12189) trains every specialised model on its own dataset
+before anything else: the source models whose representations the surrogate teachers learn
+(Expert Training, :mod:`.teachers`), and the "stand-alone" rows of its Tables 1-4. Sect. 4.1
+gives the recipe: J_MAE (the mean Euclidean error, eq. 2 / :func:`~.losses.mae_loss`), Adam,
+batch B = 128, and per dataset 500 epochs at 1e-3 (UJIIndoorLoc), 2000 at 1e-3 (Tampere), 400
+at 1e-4 (UTS). Those numbers are in :data:`PAPER_SCHEDULE`; which epochs and learning rate a run
+uses is the profile's decision and arrives through :class:`TrainConfig`.
+
+What this module adds, and the choices made where the paper is silent:
+
+* **Inputs.** :func:`model_inputs` turns a :class:`~.data.FingerprintSet` (dBm, 100 = not
+  heard) into the model's input with the scaling the model names in ``model.input_scaling``.
+* **Positions** are standardised with *one* scale for both axes (:func:`standardise_positions`:
+  mean per axis, scale = the root mean of the two axis variances), written into the model's
+  ``pos_mean``/``pos_scale`` buffers, and J_MAE is computed on the standardised output
+  (``regressor(z_e, standardised=True)``). One isotropic scale keeps the loss a Euclidean
+  distance: J_MAE in standardised units is exactly the error in metres divided by the scale,
+  which per-axis standardisation would not give (UJIIndoorLoc spans ~390 m by ~270 m).
+* **Model selection.** With a ``val_set``, the weights of the epoch with the lowest mean error
+  on it are restored at the end (``TrainConfig.restore_best``); the paper does not say how it
+  selects its models. Pass a validation split, not the test set, for honest test numbers.
+* **Checkpoints.** :class:`Checkpoint` saves the weights, the optimiser, the random-number
+  states and the history atomically every ``every_epochs`` epochs, so that a long ``paper`` run
+  continues where it stopped: on CPU the resumed run ends with bit-identical weights.
+* **Devices.** CPU by default, CUDA when available (``TrainConfig.device``); on CUDA the
+  network's forward pass runs under bfloat16 autocast (``TrainConfig.amp``), the losses in
+  float32. Seeded and deterministic on CPU through :func:`ipsbook.torchutil.torch_session`.
+* **Speed.** Everything in memory as tensors; shuffled mini-batches by index arithmetic; no
+  per-sample Python. :attr:`TrainHistory.samples_per_s` reports the training throughput.
+
+The epoch loop, checkpointing and history are shared with :mod:`.teachers` and :mod:`.distill`.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import inspect
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ...torchutil import resolve_device, torch_session
+from .data import FingerprintSet
+from .data import scale as scale_rss
+from .losses import mae_loss
+
+__all__ = [
+    "PAPER_SCHEDULE",
+    "Checkpoint",
+    "TrainConfig",
+    "TrainHistory",
+    "evaluate",
+    "model_inputs",
+    "predict",
+    "standardise_positions",
+    "summary",
+    "train_specialised",
+]
+
+PAPER_SCHEDULE: dict[str, tuple[int, float]] = {
+    "ujiindoorloc": (500, 1e-3),
+    "tampere": (2000, 1e-3),
+    "uts": (400, 1e-4),
+}
+"""Paper C, Sect. 4.1: (epochs, Adam learning rate) per dataset, batch 128, for every phase.
+UJI-LIB, our stand-in for UTS, is not in the paper; the profiles decide what it gets."""
+
+PAPER_BATCH_SIZE = 128
+
+
+# --- configuration and history -----------------------------------------------------------------
+
+
+def _check_pos_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name}={value!r} must be a positive integer")
+    return int(value)
+
+
+def _check_pos_float(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name}={value!r} must be a positive number")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}={value!r} must be a positive number")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train a specialised network (stand-alone here, or in Expert Distilling).
+
+    ``epochs`` and ``lr`` come from the profile (the paper's are in :data:`PAPER_SCHEDULE`);
+    ``batch_size`` 128 and Adam (Keras' defaults otherwise: β = (0.9, 0.999), ε = 1e-7, as
+    paper C used TensorFlow) are the paper's. ``num_threads``: torch intra-op threads (None:
+    leave torch's setting). ``device``: None = CUDA when available, else CPU. ``amp``: bfloat16
+    autocast of the network's forward pass, on CUDA only (ignored on CPU).
+    """
+
+    epochs: int
+    lr: float
+    batch_size: int = PAPER_BATCH_SIZE
+    restore_best: bool = True
+    num_threads: int | None = None
+    device: str | None = None
+    amp: bool = True
+    progress: bool = False
+    eval_batch_size: int = 4096
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            _check_pos_int(name, getattr(self, name))
+        _check_pos_float("lr", self.lr)
+        if self.num_threads is not None:
+            _check_pos_int("num_threads", self.num_threads)
+
+
+@dataclass
+class TrainHistory:
+    """Per-epoch record of one training run (stand-alone, teacher or distilling).
+
+    ``metrics[name]`` holds one float per epoch: the epoch means of the loss terms (``"loss"``
+    the total that was minimised; ``"J_MAE"`` etc.), in the units the docstring of the training
+    function states. ``val_mae_m`` the mean error (m) on the validation set after each epoch.
+    ``epoch_s`` the wall time of each epoch's training steps (validation excluded).
+    ``completed`` is False when a :class:`Checkpoint` stopped the run early (resume it by
+    calling the same function again); ``resumed_at`` lists the epochs it was resumed from.
+    """
+
+    kind: str = ""
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+    val_mae_m: list[float] = field(default_factory=list)
+    epoch_s: list[float] = field(default_factory=list)
+    best_epoch: int | None = None  # 0-based; None without validation data
+    n_train: int = 0
+    samples_per_epoch: int = 0
+    trainable_parameters: int = 0
+    device: str = "cpu"
+    completed: bool = False
+    resumed_at: list[int] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.epoch_s)
+
+    @property
+    def samples_per_s(self) -> float:
+        """Training throughput (forward + backward + step of everything trained), in samples
+        of the training set per second, validation excluded."""
+        t = float(np.sum(self.epoch_s))
+        return self.samples_per_epoch * len(self.epoch_s) / t if t > 0 else float("nan")
+
+    def summary(self) -> dict[str, Any]:
+        last = {k: v[-1] for k, v in self.metrics.items() if v}
+        return {
+            "kind": self.kind,
+            "epochs": self.epochs,
+            "completed": self.completed,
+            "best_epoch": self.best_epoch,
+            "best_val_mae_m": min(self.val_mae_m) if self.val_mae_m else None,
+            "epoch_s": float(np.mean(self.epoch_s)) if self.epoch_s else None,
+            "samples_per_s": self.samples_per_s,
+            "n_train": self.n_train,
+            "trainable_parameters": self.trainable_parameters,
+            "device": self.device,
+            **{f"final_{k}": v for k, v in last.items()},
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TrainHistory:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: copy.deepcopy(v) for k, v in d.items() if k in names})
+
+
+# --- checkpoints --------------------------------------------------------------------------------
+
+
+@dataclass
+class Checkpoint:
+    """Where and how often a training run saves its state, so that it can be resumed.
+
+    Every ``every_epochs`` epochs (and after the last one) the run writes, atomically (to a
+    temporary file in the same folder, then ``os.replace``): the state of every module and
+    optimiser it trains, the torch and NumPy random-number states, the epoch, the history and
+    the best-validation weights so far. Calling the same training function again with the same
+    arguments and the same checkpoint path continues from the saved epoch; on CPU the result
+    is bit-identical to an uninterrupted run. A finished run's checkpoint makes a repeated call
+    return at once (its weights loaded). A checkpoint written by a run with other settings
+    (seed, data, learning rate, batch size, model, teachers...) is refused with a ``ValueError``
+    rather than silently mixed; raising ``epochs`` is allowed (training continues).
+
+    ``stop_after_epochs``: train at most this many epochs in one call, then save and return with
+    ``history.completed = False`` (for splitting a long run over sessions, and for tests).
+    """
+
+    path: str | os.PathLike[str]
+    every_epochs: int = 1
+    stop_after_epochs: int | None = None
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        _check_pos_int("every_epochs", self.every_epochs)
+        if self.stop_after_epochs is not None:
+            _check_pos_int("stop_after_epochs", self.stop_after_epochs)
+
+    def exists(self) -> bool:
+        return Path(self.path).is_file()
+
+    def save(self, state: Mapping[str, Any]) -> None:
+        path = Path(self.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+        try:
+            with open(tmp, "wb") as f:
+                torch.save(dict(state), f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+    def load(self, map_location: torch.device | str | None = None) -> dict[str, Any] | None:
+        if not self.exists():
+            return None
+        return torch.load(Path(self.path), map_location=map_location, weights_only=True)
+
+    def clear(self) -> None:
+        Path(self.path).unlink(missing_ok=True)
+
+
+def data_digest(*arrays: np.ndarray) -> str:
+    """A short SHA-1 of arrays' bytes (shapes included): which data a checkpoint was made on."""
+    h = hashlib.sha1()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(str((a.shape, a.dtype.str)).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]
+
+
+def module_digest(module: nn.Module) -> str:
+    """A short SHA-1 of a module's state (parameters and buffers)."""
+    h = hashlib.sha1()
+    for k, v in module.state_dict().items():
+        h.update(k.encode())
+        h.update(v.detach().to("cpu", torch.float64).contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _check_signature(saved: Mapping[str, Any], now: Mapping[str, Any], path: Path) -> None:
+    diff = [k for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k)]
+    if diff:
+        detail = "; ".join(f"{k}: saved {saved.get(k)!r}, now {now.get(k)!r}" for k in diff)
+        raise ValueError(
+            f"checkpoint {path} was written by a different run ({detail}); delete it or use "
+            "another path"
+        )
+
+
+# --- the shared epoch loop ---------------------------------------------------------------------
+
+
+def autocast(dev: torch.device, amp: bool) -> AbstractContextManager[Any]:
+    """bfloat16 autocast on CUDA when ``amp``; a no-op on CPU."""
+    if amp and dev.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def run_epochs(
+    *,
+    hist: TrainHistory,
+    n: int,
+    epochs: int,
+    rng: np.random.Generator,
+    dev: torch.device,
+    modules: Mapping[str, nn.Module],
+    optimizers: Mapping[str, torch.optim.Optimizer],
+    run_epoch: Callable[[torch.Tensor], dict[str, float]],
+    validate: Callable[[], float] | None = None,
+    best_module: nn.Module | None = None,
+    restore_best: bool = True,
+    checkpoint: Checkpoint | None = None,
+    signature: Mapping[str, Any] | None = None,
+    extra_state: dict[str, Any] | None = None,
+    progress: bool = False,
+    desc: str = "",
+) -> TrainHistory:
+    """The epoch loop shared by stand-alone training, teacher training and distilling.
+
+    Each epoch draws a permutation of ``range(n)`` from ``rng`` and hands it (on ``dev``) to
+    ``run_epoch``, which runs the mini-batch steps and returns the epoch's mean metrics. Then
+    ``validate()`` (mean error in m) picks the best epoch, whose ``best_module`` weights are
+    restored at the end. ``checkpoint`` saves/restores ``modules``, ``optimizers``, the RNG states,
+    ``extra_state`` (a dict of plain values the caller keeps between epochs) and the history.
+    Must run inside :func:`ipsbook.torchutil.torch_session`.
+    """
+    start, best, best_state = 0, math.inf, None
+    sig = dict(signature or {})
+    ckpt_path = Path(checkpoint.path) if checkpoint is not None else None
+    if checkpoint is not None:
+        state = checkpoint.load(map_location=dev)
+        if state is not None:
+            _check_signature(state["signature"], sig, ckpt_path)
+            if state["epoch"] > epochs:
+                raise ValueError(
+                    f"checkpoint {ckpt_path} is at epoch {state['epoch']}, beyond the "
+                    f"{epochs} epochs asked for; delete it or ask for at least that many"
+                )
+            for k, m in modules.items():
+                m.load_state_dict(state["modules"][k])
+            for k, o in optimizers.items():
+                o.load_state_dict(state["optimizers"][k])
+            torch.set_rng_state(state["torch_rng"].cpu())
+            if dev.type == "cuda" and state.get("cuda_rng") is not None:
+                torch.cuda.set_rng_state(state["cuda_rng"].cpu(), dev)
+            rng.bit_generator.state = _unpack_np_state(state["numpy_rng"])
+            if extra_state is not None:
+                extra_state.update(state.get("extra", {}))
+            loaded = TrainHistory.from_dict(state["history"])
+            for f in dataclasses.fields(TrainHistory):
+                setattr(hist, f.name, getattr(loaded, f.name))
+            start, best, best_state = state["epoch"], state["best"], state["best_state"]
+            if start < epochs:
+                hist.resumed_at.append(start)
+
+    def save(epoch_done: int) -> None:
+        assert checkpoint is not None
+        checkpoint.save(
+            {
+                "version": 1,
+                "signature": sig,
+                "epoch": epoch_done,
+                "modules": {k: m.state_dict() for k, m in modules.items()},
+                "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
+                "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None,
+                "numpy_rng": _pack_np_state(rng.bit_generator.state),
+                "extra": dict(extra_state or {}),
+                "history": hist.to_dict(),
+                "best": best,
+                "best_state": best_state,
+            }
+        )
+
+    bar = tqdm(total=epochs, initial=start, desc=desc, disable=not progress, leave=False)
+    for ran, epoch in enumerate(range(start, epochs), start=1):
+        t0 = time.perf_counter()
+        order = torch.as_tensor(rng.permutation(n), device=dev)
+        metrics = run_epoch(order)
+        hist.epoch_s.append(time.perf_counter() - t0)
+        for k, v in metrics.items():
+            hist.metrics.setdefault(k, []).append(float(v))
+        post = {k: f"{v:.3g}" for k, v in list(metrics.items())[:3]}
+        if validate is not None:
+            err = float(validate())
+            hist.val_mae_m.append(err)
+            post["val_m"] = f"{err:.2f}"
+            if err < best:
+                best, hist.best_epoch = err, epoch
+                if restore_best and best_module is not None:
+                    best_state = copy.deepcopy(best_module.state_dict())
+        bar.set_postfix(post)
+        bar.update(1)
+        done = epoch + 1
+        stop = (
+            checkpoint is not None
+            and checkpoint.stop_after_epochs is not None
+            and ran >= checkpoint.stop_after_epochs
+            and done < epochs
+        )
+        if checkpoint is not None and (
+            done % checkpoint.every_epochs == 0 or done == epochs or stop
+        ):
+            if done == epochs:
+                hist.completed = True
+            save(done)
+        if stop:
+            bar.close()
+            hist.completed = False
+            return hist
+    bar.close()
+    hist.completed = True
+    if restore_best and best_state is not None and best_module is not None:
+        best_module.load_state_dict(best_state)
+    return hist
+
+
+def _pack_np_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    """NumPy bit-generator state with its big integers as strings (``weights_only`` loading)."""
+
+    def conv(v: Any) -> Any:
+        if isinstance(v, Mapping):
+            return {k: conv(x) for k, x in v.items()}
+        if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+            return {"__int__": str(int(v))}
+        return v
+
+    return conv(state)
+
+
+def _unpack_np_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    def conv(v: Any) -> Any:
+        if isinstance(v, Mapping):
+            if set(v) == {"__int__"}:
+                return int(v["__int__"])
+            return {k: conv(x) for k, x in v.items()}
+        return v
+
+    return conv(state)
+
+
+# --- inputs, positions, prediction --------------------------------------------------------------
+
+
+def _cnnloc_powed(rss: np.ndarray, b: float = 2.71828) -> np.ndarray:
+    """The CNNLoc authors' ``normalizeX_powed`` (see ``ipsbook.models.fingerprint``)."""
+    r = np.asarray(rss, np.float64)
+    out = np.where(r >= 0, 1.0, np.power(np.clip((95.0 + r) / 95.0, 0.0, None), b))
+    out = np.where((r > 50) | (r < -95), 0.0, out)
+    return out.astype(np.float32)
+
+
+def model_inputs(model: nn.Module, rss: np.ndarray | FingerprintSet) -> np.ndarray:
+    """The fingerprints ``rss`` (dBm, 100 = not heard) scaled as ``model.input_scaling`` says.
+
+    ``"linear01"``: not heard → 0, ``(r + 110) / 110`` clipped to [0, 1] (``data.scale``'s
+    ``"positive"``, the same map); ``"cnnloc_powed"``: the CNNLoc authors' power scaling; any
+    name in :data:`.data.SCALINGS` goes to :func:`.data.scale`. Stateless scalings only (a
+    fitted one would need the training set's statistics).
+    """
+    if isinstance(rss, FingerprintSet):
+        rss = rss.rss
+    how = getattr(model, "input_scaling", None)
+    if how in ("linear01", "positive"):
+        return scale_rss(rss, "positive")
+    if how == "cnnloc_powed":
+        return _cnnloc_powed(rss)
+    if how == "none":
+        return scale_rss(rss, "none")
+    raise ValueError(
+        f"model.input_scaling={how!r} is not a stateless scaling this module knows; allowed: "
+        "'linear01', 'cnnloc_powed', 'positive', 'none'"
+    )
+
+
+def check_model(model: nn.Module) -> None:
+    """The interface every function here needs (``ipsbook.models.fingerprint`` has it)."""
+    missing = [
+        a
+        for a in ("framer", "extractor", "regressor", "z_f_dim", "z_e_dim", "input_scaling")
+        if not hasattr(model, a)
+    ]
+    if missing:
+        raise TypeError(
+            f"{type(model).__name__} lacks {', '.join(missing)}: pass a specialised network "
+            "split into framer/extractor/regressor (ipsbook.models.fingerprint.build)"
+        )
+    for b in ("pos_mean", "pos_scale"):
+        if not isinstance(getattr(model, b, None), torch.Tensor):
+            raise TypeError(
+                f"{type(model).__name__} has no {b!r} buffer: positions are standardised through "
+                "the model's pos_mean/pos_scale buffers"
+            )
+
+
+def check_anchors(model: nn.Module, fs: FingerprintSet, what: str) -> None:
+    """``ValueError`` unless ``fs`` has the number of anchors ``model`` was built for."""
+    if not isinstance(fs, FingerprintSet):
+        raise TypeError(f"{what} must be a FingerprintSet (ipsbook.methods.mst.data.load)")
+    if len(fs) == 0:
+        raise ValueError(f"{what} has no fingerprints")
+    n = getattr(model, "n_anchors", None)
+    if n is not None and int(n) != fs.n_anchors:
+        raise ValueError(
+            f"{what} ({fs.label} {fs.split}) has {fs.n_anchors} anchors per fingerprint, but the "
+            f"model was built for n_anchors={int(n)}; build the model for this dataset "
+            f"(ipsbook.models.fingerprint.build(name, {fs.n_anchors}))"
+        )
+
+
+def standardise_positions(model: nn.Module, pos: np.ndarray) -> None:
+    """Set ``model.pos_mean`` (per-axis mean) and ``model.pos_scale`` (one isotropic scale,
+    ``sqrt(mean of the axis variances)``, on every axis) from training positions (m)."""
+    pos = np.asarray(pos, np.float64)
+    s = float(np.sqrt(pos.var(axis=0).mean()))
+    if not math.isfinite(s) or s <= 0:
+        s = 1.0
+    with torch.no_grad():
+        model.pos_mean.copy_(torch.as_tensor(pos.mean(axis=0), dtype=model.pos_mean.dtype))
+        model.pos_scale.fill_(s)
+
+
+def standardised_targets(model: nn.Module, pos: np.ndarray, dev: torch.device) -> torch.Tensor:
+    """Positions (m) as the standardised targets ``(pos - pos_mean) / pos_scale`` on ``dev``."""
+    y = torch.tensor(np.asarray(pos, np.float32), device=dev)
+    return (y - model.pos_mean.to(dev)) / model.pos_scale.to(dev)
+
+
+def _accepts_standardised(model: nn.Module) -> bool:
+    try:
+        return "standardised" in inspect.signature(model.regressor).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def regress_standardised(model: nn.Module, z_e: torch.Tensor) -> torch.Tensor:
+    """R(Z^E) in standardised coordinates (``(y - pos_mean) / pos_scale``)."""
+    if _accepts_standardised(model):
+        return model.regressor(z_e, standardised=True)
+    return (model.regressor(z_e) - model.pos_mean) / model.pos_scale
+
+
+def representations(
+    model: nn.Module, x: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(Z^F, Z^E, Ŷ_standardised)`` of one pass (Algorithm 3, line 6)."""
+    z_f = model.framer(x)
+    z_e = model.extractor(z_f)
+    return z_f, z_e, regress_standardised(model, z_e)
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    for t in model.parameters():
+        return t.device
+    return model.pos_mean.device
+
+
+def predict(
+    model: nn.Module, fs: FingerprintSet | np.ndarray, batch_size: int = 4096
+) -> np.ndarray:
+    """Positions (m, ``(n, 2)`` float64) predicted for a set (or raw dBm rows), in eval mode."""
+    check_model(model)
+    if isinstance(fs, FingerprintSet):
+        check_anchors(model, fs, "the set")
+    x = torch.as_tensor(model_inputs(model, fs), device=_device_of(model))
+    was = model.training
+    model.eval()
+    out = []
+    try:
+        with torch.no_grad():
+            for a in range(0, len(x), batch_size):
+                z = model.extractor(model.framer(x[a : a + batch_size]))
+                out.append(model.regressor(z).float().cpu().numpy())
+    finally:
+        model.train(was)
+    return np.concatenate(out).astype(np.float64) if out else np.zeros((0, 2))
+
+
+def evaluate(model: nn.Module, fs: FingerprintSet, batch_size: int = 4096) -> np.ndarray:
+    """Euclidean error (m) of each fingerprint's predicted 2-D position."""
+    return np.linalg.norm(predict(model, fs, batch_size) - fs.pos, axis=1)
+
+
+def summary(errors: np.ndarray) -> dict[str, float]:
+    """Paper C's metrics of an error vector (m): MAE (the mean Euclidean error, as the paper
+    defines it), the 75th and 95th percentiles, plus n and P(error < 10 m) (Fig. 2)."""
+    e = np.asarray(errors, np.float64)
+    if e.ndim != 1 or len(e) == 0:
+        raise ValueError(f"errors must be a non-empty 1-D array; got shape {e.shape}")
+    return {
+        "MAE": float(e.mean()),
+        "p75": float(np.percentile(e, 75)),
+        "p95": float(np.percentile(e, 95)),
+        "p_below_10m": float(np.mean(e < 10.0)),
+        "n": len(e),
+    }
+
+
+def _check_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed={seed!r} must be a non-negative integer")
+    return int(seed)
+
+
+def trainable(modules: list[nn.Module]) -> list[nn.Parameter]:
+    return [p for m in modules for p in m.parameters() if p.requires_grad]
+
+
+def make_adam(params: list[nn.Parameter], lr: float) -> torch.optim.Adam:
+    """Adam with Keras' defaults (paper C used TensorFlow 2.11): β = (0.9, 0.999), ε = 1e-7."""
+    return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-7)
+
+
+# --- stand-alone training -----------------------------------------------------------------------
+
+
+def train_specialised(
+    model: nn.Module,
+    train_set: FingerprintSet,
+    val_set: FingerprintSet | None = None,
+    *,
+    config: TrainConfig,
+    seed: int,
+    checkpoint: Checkpoint | None = None,
+) -> TrainHistory:
+    """Train ``model`` alone on ``train_set`` with J_MAE, in place (paper C, Sect. 4.1).
+
+    Sets the model's position buffers from ``train_set`` (:func:`standardise_positions`), then
+    ``config.epochs`` epochs of Adam on J_MAE = mean Euclidean error of the standardised
+    prediction (``metrics["J_MAE"]``, standardised units; times ``model.pos_scale`` it is
+    metres). With ``val_set``, the best epoch's weights are restored. Returns the history; the
+    model is left in eval mode on the training device.
+
+    Raises:
+        ValueError: a set with another number of anchors than the model's, a bad seed.
+        TypeError: a model without the framer/extractor/regressor interface.
+    """
+    check_model(model)
+    check_anchors(model, train_set, "train_set")
+    if val_set is not None:
+        check_anchors(model, val_set, "val_set")
+    seed = _check_seed(seed)
+    dev = resolve_device(config.device)
+    n = len(train_set)
+    B = config.batch_size
+    params = trainable([model])
+    if not params:
+        raise ValueError("model has no trainable parameters")
+    hist = TrainHistory(
+        kind="specialised",
+        n_train=n,
+        samples_per_epoch=n,
+        trainable_parameters=sum(p.numel() for p in params),
+        device=str(dev),
+    )
+    x_np = model_inputs(model, train_set)
+    if hasattr(model, "check_input"):
+        model.check_input(x_np)
+    signature = {
+        "kind": "specialised",
+        "seed": seed,
+        "model": type(model).__name__,
+        "parameters": hist.trainable_parameters,
+        "lr": config.lr,
+        "batch_size": B,
+        "data": data_digest(x_np, train_set.pos),
+        "val": None if val_set is None else data_digest(val_set.rss, val_set.pos),
+        "restore_best": config.restore_best,
+    }
+    rng = np.random.default_rng(seed)
+    with torch_session(seed, dev, config.num_threads):
+        model.to(dev)
+        standardise_positions(model, train_set.pos)
+        x = torch.as_tensor(x_np, device=dev)
+        y = standardised_targets(model, train_set.pos, dev)
+        opt = make_adam(params, config.lr)
+        steps = -(-n // B)
+
+        def run_epoch(order: torch.Tensor) -> dict[str, float]:
+            model.train()
+            total = torch.zeros((), device=dev)
+            for s in range(steps):
+                idx = order[s * B : (s + 1) * B]
+                with autocast(dev, config.amp):
+                    _, _, y_hat = representations(model, x[idx])
+                loss = mae_loss(y_hat.float(), y[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.detach() * len(idx)
+            j = float(total) / n
+            return {"loss": j, "J_MAE": j}
+
+        def validate() -> float:
+            return float(np.mean(evaluate(model, val_set, config.eval_batch_size)))
+
+        run_epochs(
+            hist=hist,
+            n=n,
+            epochs=config.epochs,
+            rng=rng,
+            dev=dev,
+            modules={"model": model},
+            optimizers={"adam": opt},
+            run_epoch=run_epoch,
+            validate=None if val_set is None else validate,
+            best_module=model,
+            restore_best=config.restore_best,
+            checkpoint=checkpoint,
+            signature=signature,
+            progress=config.progress,
+            desc=f"{type(model).__name__} stand-alone",
+        )
+    model.eval()
+    return hist

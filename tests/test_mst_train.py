@@ -1,0 +1,423 @@
+"""Paper C's training phases (ipsbook.methods.mst.train / teachers / distill).
+
+Stand-alone training, Expert Training (surrogate teacher, WGAN-GP) and Expert Distilling
+(Algorithm 3), on a tiny stand-in network with the specialised-model interface (framer,
+extractor, regressor, z_f_dim, z_e_dim, input_scaling, pos_mean/pos_scale buffers), so that
+these tests do not depend on ``ipsbook.models.fingerprint``; one smoke test uses a real model.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from ipsbook.methods.mst.data import FingerprintSet
+from ipsbook.methods.mst.distill import (
+    ABLATIONS,
+    DistillOptions,
+    constraint_set,
+    distill,
+    distilling_loss,
+    distilling_terms,
+)
+from ipsbook.methods.mst.losses import JSDMIEstimator
+from ipsbook.methods.mst.teachers import (
+    SurrogateGenerator,
+    Teacher,
+    TeacherConfig,
+    teacher_quality,
+    train_teacher,
+)
+from ipsbook.methods.mst.train import (
+    Checkpoint,
+    TrainConfig,
+    evaluate,
+    model_inputs,
+    standardise_positions,
+    summary,
+    train_specialised,
+)
+
+FAST = {"num_threads": 1, "device": "cpu"}
+
+
+class StandIn(nn.Module):
+    """The specialised-network interface of ipsbook.models.fingerprint, in miniature."""
+
+    input_scaling = "linear01"
+    name = "standin"
+
+    def __init__(self, n_anchors: int, z_f: int = 16, z_e: int = 8, dropout: float = 0.1):
+        super().__init__()
+        self.n_anchors, self.z_f_dim, self.z_e_dim = n_anchors, z_f, z_e
+        self.register_buffer("pos_mean", torch.zeros(2))
+        self.register_buffer("pos_scale", torch.ones(2))
+        self.framer_net = nn.Sequential(nn.Linear(n_anchors, z_f), nn.ReLU())
+        self.extractor_net = nn.Sequential(nn.Dropout(dropout), nn.Linear(z_f, z_e), nn.ReLU())
+        self.regressor_net = nn.Linear(z_e, 2)
+
+    def framer(self, x):
+        if x.shape[1] != self.n_anchors:
+            raise ValueError("wrong number of anchors")
+        return self.framer_net(x)
+
+    def extractor(self, z_f):
+        return self.extractor_net(z_f)
+
+    def regressor(self, z_e, *, standardised=False):
+        y = self.regressor_net(z_e)
+        return y if standardised else y * self.pos_scale + self.pos_mean
+
+    def forward(self, x, *, standardised=False):
+        return self.regressor(self.extractor(self.framer(x)), standardised=standardised)
+
+
+def site(n: int, n_anchors: int, seed: int, site_id: int = 0, split: str = "train"):
+    """A synthetic fingerprint set: log-distance path loss from random anchors in 100 x 60 m,
+    readings below -90 dBm not heard (100), the paper's convention."""
+    ap = np.random.default_rng(1000 + site_id).uniform((0, 0), (100, 60), size=(n_anchors, 2))
+    rng = np.random.default_rng(seed)
+    pos = rng.uniform((0, 0), (100, 60), size=(n, 2))
+    d = np.linalg.norm(pos[:, None] - ap[None], axis=2)
+    rss = -30.0 - 25.0 * np.log10(d + 1.0) + rng.normal(0.0, 2.0, size=d.shape)
+    rss = np.where(rss < -90.0, 100.0, np.minimum(rss, 0.0))
+    return FingerprintSet(name=f"site{site_id}", split=split, rss=rss.astype(np.float32), pos=pos)
+
+
+def new_model(n_anchors: int, seed: int = 0, **kw) -> StandIn:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return StandIn(n_anchors, **kw)
+
+
+def states_equal(a: nn.Module, b: nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.fixture(scope="module")
+def source():
+    """A trained source model on site 0 and its surrogate teacher."""
+    tr = site(300, 24, seed=0, site_id=0)
+    model = new_model(24)
+    train_specialised(model, tr, config=TrainConfig(epochs=15, lr=3e-3, **FAST), seed=0)
+    teacher = train_teacher(model, tr, config=TeacherConfig(epochs=10, **FAST), seed=0)
+    return model, tr, teacher
+
+
+# --- stand-alone training ------------------------------------------------------------------------
+
+
+def test_stand_alone_training_learns_and_reports():
+    tr, va = site(400, 24, 0), site(150, 24, 1, split="test")
+    model = new_model(24)
+    before = float(np.mean(evaluate(model, va)))
+    hist = train_specialised(model, tr, va, config=TrainConfig(epochs=40, lr=3e-3, **FAST), seed=0)
+    errors = evaluate(model, va)
+    s = summary(errors)
+    assert s["MAE"] == pytest.approx(min(hist.val_mae_m))  # the best epoch was restored
+    assert hist.best_epoch == int(np.argmin(hist.val_mae_m))
+    assert s["MAE"] < 0.5 * before and s["MAE"] < 20.0
+    assert s["p75"] <= s["p95"] and 0 <= s["p_below_10m"] <= 1 and s["n"] == 150
+    assert hist.completed and hist.epochs == 40 and hist.samples_per_s > 0
+    assert hist.metrics["J_MAE"][-1] < hist.metrics["J_MAE"][0]
+    # one isotropic scale: J_MAE in standardised units x pos_scale is metres
+    assert model.pos_scale[0] == model.pos_scale[1]
+    assert not model.training
+
+
+def test_summary_and_positions():
+    s = summary(np.arange(1.0, 101.0))
+    assert s["MAE"] == 50.5 and s["p75"] == pytest.approx(75.25) and s["p_below_10m"] == 0.09
+    with pytest.raises(ValueError):
+        summary(np.array([]))
+    m = new_model(3)
+    standardise_positions(m, np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 8.0], [6.0, 8.0]]))
+    assert m.pos_mean.tolist() == [3.0, 4.0]
+    assert m.pos_scale.tolist() == pytest.approx([math.sqrt(12.5)] * 2)
+
+
+def test_model_inputs_scalings():
+    rss = np.array([[100.0, -110.0, -55.0, 0.0, -120.0]], np.float32)
+    m = new_model(5)
+    assert model_inputs(m, rss) == pytest.approx(np.array([[0, 0, 0.5, 1, 0]]))
+    m.input_scaling = "cnnloc_powed"
+    x = model_inputs(m, rss)
+    assert x[0, 0] == 0 and x[0, 3] == 1 and x[0, 4] == 0
+    assert x[0, 2] == pytest.approx((40 / 95) ** 2.71828, rel=1e-5)
+    m.input_scaling = "made-up"
+    with pytest.raises(ValueError, match="input_scaling"):
+        model_inputs(m, rss)
+
+
+# --- checkpoints -----------------------------------------------------------------------------------
+
+
+def test_checkpoint_resume_is_bit_identical(tmp_path):
+    tr, va = site(260, 24, 0), site(80, 24, 1, split="test")
+    cfg = TrainConfig(epochs=6, lr=3e-3, **FAST)
+    ref = new_model(24)
+    ref_hist = train_specialised(ref, tr, va, config=cfg, seed=3)
+
+    ck = Checkpoint(tmp_path / "run.pt", every_epochs=2, stop_after_epochs=3)
+    first = new_model(24)
+    h1 = train_specialised(first, tr, va, config=cfg, seed=3, checkpoint=ck)
+    assert not h1.completed and h1.epochs == 3 and ck.exists()
+    assert not list(tmp_path.glob("*.tmp*"))  # written atomically, no temporary left behind
+
+    resumed = new_model(24, seed=99)  # a different initialisation: the checkpoint decides
+    h2 = train_specialised(resumed, tr, va, config=cfg, seed=3, checkpoint=ck)
+    assert h2.completed and h2.epochs == 6 and h2.resumed_at == [3]
+    assert states_equal(resumed, ref)
+    assert h2.val_mae_m == ref_hist.val_mae_m and h2.best_epoch == ref_hist.best_epoch
+
+    # a finished run's checkpoint: the same weights back at once
+    again = new_model(24, seed=5)
+    h3 = train_specialised(again, tr, va, config=cfg, seed=3, checkpoint=ck)
+    assert states_equal(again, ref) and h3.epochs == 6
+
+    # another run's checkpoint is refused, not mixed in
+    with pytest.raises(ValueError, match="different run"):
+        train_specialised(
+            new_model(24),
+            tr,
+            va,
+            config=TrainConfig(epochs=6, lr=1e-3, **FAST),
+            seed=3,
+            checkpoint=ck,
+        )
+
+
+def test_distill_checkpoint_resume_is_bit_identical(tmp_path, source):
+    _, _, teacher = source
+    tgt = site(200, 18, 5, site_id=1)
+    cfg = TrainConfig(epochs=4, lr=1e-3, **FAST)
+    ref = new_model(18, seed=1)
+    distill(ref, tgt, [teacher], config=cfg, seed=2)
+    ck = Checkpoint(tmp_path / "d.pt", stop_after_epochs=1)
+    h1 = distill(new_model(18, seed=1), tgt, [teacher], config=cfg, seed=2, checkpoint=ck)
+    assert not h1.completed
+    ck.stop_after_epochs = None
+    m = new_model(18, seed=1)
+    h2 = distill(m, tgt, [teacher], config=cfg, seed=2, checkpoint=ck)
+    assert h2.completed and states_equal(m, ref)
+
+
+def test_teacher_checkpoint_resume_is_bit_identical(tmp_path):
+    tr = site(300, 12, 0)
+    model = new_model(12, z_f=8, z_e=4)
+    train_specialised(model, tr, config=TrainConfig(epochs=2, lr=1e-3, **FAST), seed=0)
+    cfg = TeacherConfig(epochs=4, **FAST)  # 3 critic steps an epoch: G steps straddle epochs
+    ref = train_teacher(model, tr, config=cfg, seed=4)
+    ck = Checkpoint(tmp_path / "t.pt", stop_after_epochs=3)
+    assert not train_teacher(model, tr, config=cfg, seed=4, checkpoint=ck).history.completed
+    again = train_teacher(model, tr, config=cfg, seed=4, checkpoint=ck)
+    assert again.history.completed and states_equal(again.generator, ref.generator)
+
+
+# --- Expert Training ---------------------------------------------------------------------------
+
+
+def test_teacher_shapes_frozen_and_quality(source, tmp_path):
+    model, tr, teacher = source
+    assert isinstance(teacher.generator, SurrogateGenerator)
+    assert (teacher.noise_dim, teacher.z_f_dim, teacher.z_e_dim) == (128, 16, 8)
+    linears = [m for m in teacher.generator.modules() if isinstance(m, nn.Linear)]
+    assert len(linears) == 3  # the paper's three fully connected layers
+    assert all(not p.requires_grad for p in teacher.generator.parameters())
+    z_f, z_e = teacher.sample(32, generator=torch.Generator().manual_seed(0))
+    assert z_f.shape == (32, 16) and z_e.shape == (32, 8) and not z_e.requires_grad
+    # Z^E is E^G(Z^F): the block J_FI reads
+    assert torch.allclose(teacher.generator.extractor(z_f), z_e, atol=1e-5)
+    # 300 fingerprints = 3 critic steps an epoch; G steps every 5th: epochs without one say NaN
+    for k in ("W", "GP", "critic", "G_adv", "J_Sim", "J_MAE_gen_m", "J_MAE_real_m"):
+        assert len(teacher.history.metrics[k]) == 10
+        assert np.isfinite(teacher.history.metrics[k]).sum() >= (5 if k[0] in "JG" else 10)
+    q = teacher_quality(teacher, model, tr, n=64)
+    assert q["R_error_gen_m"] >= 0 and q["live_features"] >= 1
+    teacher.save(tmp_path / "t.pt")
+    back = Teacher.load(tmp_path / "t.pt")
+    assert states_equal(back.generator, teacher.generator) and back.source == teacher.source
+    np.testing.assert_equal(back.history.metrics, teacher.history.metrics)  # NaN == NaN here
+
+
+def test_teacher_training_leaves_source_model_unchanged():
+    tr = site(150, 12, 0)
+    model = new_model(12, z_f=8, z_e=4)
+    train_specialised(model, tr, config=TrainConfig(epochs=2, lr=1e-3, **FAST), seed=0)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    train_teacher(model, tr, config=TeacherConfig(epochs=2, pairing="row", **FAST), seed=1)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert all(p.requires_grad for p in model.parameters())
+
+
+# --- Expert Distilling -----------------------------------------------------------------------
+
+
+def test_distilling_epoch_end_to_end_and_teachers_frozen(source):
+    _, _, teacher = source
+    other = train_teacher(source[0], source[1], config=TeacherConfig(epochs=1, **FAST), seed=7)
+    tgt, va = site(200, 18, 5, site_id=1), site(60, 18, 6, site_id=1, split="test")
+    frozen = [{k: v.clone() for k, v in t.generator.state_dict().items()} for t in (teacher, other)]
+    model = new_model(18, seed=1)
+    hist = distill(
+        model,
+        tgt,
+        [teacher, other],
+        config=TrainConfig(epochs=1, lr=1e-3, **FAST),
+        seed=0,
+        val_set=va,
+    )
+    for k in ("loss", "J_MAE", "J_Sim", "J_MI", "J_FI"):
+        assert math.isfinite(hist.metrics[k][0])
+    assert hist.completed and len(hist.val_mae_m) == 1 and hist.samples_per_s > 0
+    assert np.all(np.isfinite(evaluate(model, va)))
+    for t, before in zip((teacher, other), frozen, strict=True):
+        assert all(torch.equal(before[k], v) for k, v in t.generator.state_dict().items())
+        assert all(not p.requires_grad for p in t.generator.parameters())
+
+
+def test_ablation_table_and_switches(source):
+    _, _, teacher = source
+    assert set(ABLATIONS) >= {"+", "*", "++", "°", "+++"}
+    assert constraint_set("+") == {"sim": True, "mi": False, "fi": False}
+    assert constraint_set("*") == {"sim": False, "mi": True, "fi": False}
+    assert constraint_set("++") == {"sim": True, "mi": True, "fi": False}
+    assert constraint_set("°") == constraint_set("o") == {"sim": False, "mi": False, "fi": True}
+    assert constraint_set("+++") == {"sim": True, "mi": True, "fi": True}
+    assert constraint_set("+++", use_fi=False) == constraint_set("++")  # bAaT++
+    with pytest.raises(ValueError, match="ablation"):
+        constraint_set("+-")
+
+    tgt = site(150, 18, 5, site_id=1)
+    cfg = TrainConfig(epochs=1, lr=1e-3, **FAST)
+    h = distill(new_model(18), tgt, [teacher], config=cfg, seed=0, ablation="+")
+    assert "J_Sim" in h.metrics and "J_MI" not in h.metrics and "J_FI" not in h.metrics
+    assert h.trainable_parameters == sum(p.numel() for p in new_model(18).parameters())  # no Ψθ
+    h = distill(new_model(18), tgt, [teacher], config=cfg, seed=0, use_fi=False)
+    assert {"J_Sim", "J_MI"} <= set(h.metrics) and "J_FI" not in h.metrics
+
+
+def _grads(model, estimator, teacher, flags, lambdas, x, y, noise):
+    model.zero_grad(set_to_none=True)
+    torch.manual_seed(0)  # the power iteration's start vector
+    terms = distilling_terms(model, x, y, [teacher], estimator, constraints=flags, noise=noise)
+    distilling_loss(terms, lambdas).backward()
+    return terms, [p.grad.clone() for p in model.parameters()]
+
+
+def test_zero_weight_equals_excluded_term(source):
+    _, _, teacher = source
+    torch.manual_seed(0)
+    model = new_model(18, seed=1).eval()
+    est = JSDMIEstimator(8, 8, hidden=16)
+    x = torch.rand(32, 18)
+    y = torch.randn(32, 2)
+    noise = torch.randn(32, teacher.noise_dim)
+    every = {"sim": True, "mi": True, "fi": True}
+    for drop, lam in (
+        ("mi", (3, 0.5, 0, 0.5)),
+        ("fi", (3, 0.5, 0.5, 0)),
+        ("sim", (3, 0, 0.5, 0.5)),
+    ):
+        flags = dict(every, **{drop: False})
+        t_all, g_zero = _grads(model, est, teacher, every, lam, x, y, noise)
+        t_cut, g_cut = _grads(model, est, teacher, flags, (3, 0.5, 0.5, 0.5), x, y, noise)
+        key = {"sim": "J_Sim", "mi": "J_MI", "fi": "J_FI"}[drop]
+        assert t_all[key] is not None and t_cut[key] is None
+        for a, b in zip(g_zero, g_cut, strict=True):
+            assert torch.allclose(a, b, rtol=1e-6, atol=1e-9)
+    # and a positive weight does change the gradient
+    _, g_on = _grads(model, est, teacher, every, (3, 0.5, 0.5, 0.5), x, y, noise)
+    _, g_off = _grads(model, est, teacher, every, (3, 0.5, 0, 0.5), x, y, noise)
+    assert not all(torch.allclose(a, b) for a, b in zip(g_on, g_off, strict=True))
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+def test_bad_input_errors(source):
+    _, _, teacher = source
+    cfg = TrainConfig(epochs=1, lr=1e-3, **FAST)
+    tgt = site(60, 18, 5, site_id=1)
+    wrong = site(60, 20, 5, site_id=1)
+    with pytest.raises(ValueError, match="20 anchors.*n_anchors=18"):
+        distill(new_model(18), wrong, [teacher], config=cfg, seed=0)
+    with pytest.raises(ValueError, match="20 anchors"):
+        train_specialised(new_model(18), wrong, config=cfg, seed=0)
+    with pytest.raises(ValueError, match="20 anchors"):
+        train_specialised(new_model(18), tgt, wrong, config=cfg, seed=0)
+    with pytest.raises(ValueError, match="20 anchors"):
+        train_teacher(new_model(18), wrong, config=TeacherConfig(epochs=1), seed=0)
+    with pytest.raises(ValueError, match="3 weights"):
+        distill(new_model(18), tgt, [teacher], lambdas=(3, 0.5, 0.5), config=cfg, seed=0)
+    with pytest.raises(ValueError, match="negative"):
+        distill(new_model(18), tgt, [teacher], lambdas=(3, -0.5, 0.5, 0.5), config=cfg, seed=0)
+    with pytest.raises(ValueError, match="Z\\^E of width 8"):
+        distill(new_model(18, z_e=6), tgt, [teacher], config=cfg, seed=0)
+    with pytest.raises(ValueError, match="empty"):
+        distill(new_model(18), tgt, [], config=cfg, seed=0)
+    with pytest.raises(ValueError, match="seed"):
+        train_specialised(new_model(18), tgt, config=cfg, seed=-1)
+    with pytest.raises(ValueError):
+        TrainConfig(epochs=0, lr=1e-3)
+    with pytest.raises(ValueError):
+        TeacherConfig(epochs=1, pairing="random")
+    with pytest.raises(TypeError, match="framer"):
+        train_specialised(nn.Linear(18, 2), tgt, config=cfg, seed=0)
+
+
+# --- real data and a real model (skipped when absent) --------------------------------------------
+
+
+def test_end_to_end_on_uji_lib_subset():
+    from ipsbook.data import DataFileMissing
+    from ipsbook.methods.mst import data
+
+    try:
+        full = data.load("uji-lib", "train")
+    except (DataFileMissing, FileNotFoundError) as exc:
+        pytest.skip(f"UJI-LIB not available: {exc}")
+    src = data.subsample(full, 200 / len(full), seed=0)
+    tgt = data.subsample(full, 200 / len(full), seed=1)
+    assert len(src) == len(tgt) == 200 and src.n_anchors == 620
+    model = new_model(620)
+    h = train_specialised(model, src, config=TrainConfig(epochs=3, lr=1e-3, **FAST), seed=0)
+    assert math.isfinite(h.metrics["J_MAE"][-1])
+    teacher = train_teacher(model, src, config=TeacherConfig(epochs=2, **FAST), seed=0)
+    student = new_model(620, seed=1)
+    hd = distill(student, tgt, [teacher], config=TrainConfig(epochs=1, lr=1e-3, **FAST), seed=0)
+    assert all(math.isfinite(v[0]) for v in hd.metrics.values())
+    assert np.all(np.isfinite(evaluate(student, tgt)))
+
+
+def test_real_network_smoke():
+    fingerprint = pytest.importorskip("ipsbook.models.fingerprint")
+    src, tgt = site(160, 30, 0), site(160, 26, 1, site_id=1)
+    model = fingerprint.build("dnn", 30)
+    h = train_specialised(model, src, config=TrainConfig(epochs=1, lr=1e-3, **FAST), seed=0)
+    assert math.isfinite(h.metrics["J_MAE"][0])
+    teacher = train_teacher(model, src, config=TeacherConfig(epochs=1, **FAST), seed=0)
+    assert (teacher.z_f_dim, teacher.z_e_dim) == (model.z_f_dim, model.z_e_dim)
+    student = fingerprint.build("dnn", 26)
+    hd = distill(
+        student,
+        tgt,
+        [teacher],
+        config=TrainConfig(epochs=1, lr=1e-3, **FAST),
+        seed=0,
+        options=DistillOptions(n_iter=5),
+    )
+    assert {"J_MAE", "J_Sim", "J_MI", "J_FI"} <= set(hd.metrics)
+    with pytest.raises(ValueError, match="anchors"):
+        distill(
+            fingerprint.build("dnn", 26),
+            src,
+            [teacher],
+            config=TrainConfig(epochs=1, lr=1e-3, **FAST),
+            seed=0,
+        )
