@@ -73,20 +73,20 @@ rss_floor_dbm = -110.0  # RSS that stands for "not heard" [dBm] (negative)
 wipe_rate = 0.625  # fine-tuning rate of the model whose modalities are wiped (one of the rates)
 wipe_at = 0.4  # share of each modality wiped for Table VI and Fig. 6 (0 to 1)
 epochs = 0  # epochs of every training run; 0 takes the profile value (at least 0)
-num_threads = 1  # torch intra-op threads (at least 1)
+num_threads = 1  # torch intra-op threads per run (at least 1)
+workers = 2  # processes running (direction, seed) runs side by side (at least 1)
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
-from tqdm.auto import tqdm
 
 import ipsbook
 from ipsbook import metrics, plotting, profiles
 from ipsbook.data import ilc
 from ipsbook.methods.mtloc import FitConfig, fit, make_mtloc, paper, plots
-from ipsbook.methods.mtloc.experiment import Settings, rate_label, run_direction
+from ipsbook.methods.mtloc.experiment import Settings, rate_label, run_all
 from ipsbook.models.mtloc import MTLoc, layer_table
 from ipsbook.outputs import RunOutput
 
@@ -96,7 +96,8 @@ if not (isinstance(epochs, int) and epochs >= 0):
 cfg = profiles.resolve("mtloc", profile)
 params = dict(seed=seed, min_scans=min_scans, max_age_s=max_age_s, imu_channels=imu_channels,
               mag_channels=mag_channels, wifi_mode=wifi_mode, rss_floor_dbm=rss_floor_dbm,
-              wipe_rate=wipe_rate, wipe_at=wipe_at, epochs=epochs, num_threads=num_threads)
+              wipe_rate=wipe_rate, wipe_at=wipe_at, epochs=epochs, num_threads=num_threads,
+              workers=workers)
 out = RunOutput(output_dir, chapter="mtloc", paper="E", cfg=cfg, params=params)
 plotting.use_style()
 
@@ -215,12 +216,11 @@ out.table(t1, "table1_parameters")
 # For each direction and seed: pre-train the IMU-LSTM on the source site (Table IV), then on the
 # target train from scratch, transferred (frozen LSTM) and fine-tuned at every rate; evaluate on
 # the target's validation and test traces; wipe modalities; run the baselines. This is the cell
-# that costs time: its progress bar counts (direction, seed) runs.
+# that costs time: its progress bar counts (direction, seed) runs, `workers` of them at a time
+# (each seeded on its own, so the numbers do not depend on `workers`).
 
 # %%
-results = []
-for (source, target), s in tqdm([(d, s) for d in directions for s in seeds], desc="MTLoc runs"):
-    results.append(run_direction(source, target, seed=s, settings=settings))
+results = run_all(directions, seeds, settings=settings, workers=workers)
 errors = pd.concat([r.errors for r in results], ignore_index=True)
 wipe_curve = pd.concat([r.wipe_curve for r in results], ignore_index=True)
 wipe_errors = pd.concat([r.wipe_errors for r in results], ignore_index=True)

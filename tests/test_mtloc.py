@@ -245,3 +245,38 @@ def test_pdr_recovers_step_length_heading_offset_and_track() -> None:
     truth = test.waypoints[["x", "y"]].to_numpy()[0] + 1.4 * t[:, None] / 1000 * [
         np.cos(np.radians(-45)), np.sin(np.radians(-45))]
     assert np.max(np.linalg.norm(pdr_positions(model, test, t) - truth, axis=1)) < 1.0
+
+
+# --- the experiment on real traces -----------------------------------------------------------
+
+def _have_ilc() -> bool:
+    from ipsbook.data import ilc
+
+    try:
+        ilc.trace_ids("site2")
+        ilc.read_trace("site2", ilc.trace_ids("site2")[0])
+    except Exception:  # noqa: BLE001 - any missing/corrupt data means: skip
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _have_ilc(), reason="ms-ilc2020 traces not found (IPSBOOK_DATA_DIR)")
+def test_run_all_gives_the_same_numbers_in_parallel_and_in_order() -> None:
+    from ipsbook.methods.mtloc.experiment import run_all
+
+    tiny = FitConfig(epochs=1, lr=0.001, batch_size=512, num_threads=1)
+    s = Settings(pretrain=tiny, target=tiny, rates=(0.0, 1.0), wipe_rate=1.0,
+                 wipe_fractions=(0.0, 1.0))
+    seq = run_all([("site1", "site2")], [0, 1], settings=s, workers=1, progress=False)
+    par = run_all([("site1", "site2")], [0, 1], settings=s, workers=2, progress=False)
+    assert [r.info["seed"] for r in par] == [0, 1]
+    for a, b in zip(seq, par, strict=True):
+        pd.testing.assert_frame_equal(a.errors, b.errors)
+        pd.testing.assert_frame_equal(a.wipe_curve, b.wipe_curve)
+    # every model, both splits, and the baselines are there
+    models = set(seq[0].errors.model)
+    assert {"scratch", "transfer", "finetune", "wifi-knn", "pdr", "coverage"} <= models
+    with pytest.raises(ValueError, match="workers=0"):
+        run_all([("site1", "site2")], [0], settings=s, workers=0)
+    with pytest.raises(ValueError, match="source and target must be different"):
+        run_all([("site1", "site1")], [0], settings=s)

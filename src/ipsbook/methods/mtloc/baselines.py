@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from scipy.signal import find_peaks
 from sklearn.neighbors import NearestNeighbors
+from threadpoolctl import threadpool_limits
 
 __all__ = ["PDRModel", "fit_pdr", "pdr_positions", "step_times", "wifi_knn"]
 
@@ -61,12 +62,15 @@ def wifi_knn(
             out[k] = np.linalg.norm(pred - np.asarray(s.pos, np.float64), axis=1)
         return out
 
-    if val is not None and len(ks) > 1:
-        by_k = errors_by_k(val)
-        k = min(ks, key=lambda k: float(np.mean(by_k[k])))
-    else:
-        k = ks[len(ks) // 2]
-    return errors_by_k(test)[k], k
+    # one BLAS/OpenMP thread: the neighbour search's float sums then do not depend on the
+    # machine's thread pools, so near-ties (and the k chosen) are the same in every process
+    with threadpool_limits(limits=1):
+        if val is not None and len(ks) > 1:
+            by_k = errors_by_k(val)
+            k = min(ks, key=lambda k: float(np.mean(by_k[k])))
+        else:
+            k = ks[len(ks) // 2]
+        return errors_by_k(test)[k], k
 
 
 def _heading_world(rotvec: np.ndarray) -> np.ndarray:

@@ -23,20 +23,31 @@ Everything returned is a tidy DataFrame, so the chapter pools seeds and directio
 from __future__ import annotations
 
 import math
+import multiprocessing
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
+from tqdm.auto import tqdm
 
 from ...data import ilc
+from ...torchutil import torch_threads
 from .baselines import fit_pdr, pdr_positions, wifi_knn
 from .train import FitConfig, FitHistory, errors_m, fit, make_mtloc, pretrain_imu
 from .wipe import MODALITIES, wipe
 
-__all__ = ["DirectionResult", "Settings", "rate_label", "run_direction", "training_subset"]
+__all__ = [
+    "DirectionResult",
+    "Settings",
+    "rate_label",
+    "run_all",
+    "run_direction",
+    "training_subset",
+]
 
 EIGHTHS: tuple[float, ...] = tuple(k / 8 for k in range(9))
 
@@ -123,9 +134,16 @@ def run_direction(
     settings: Settings = Settings(),
     progress: bool = False,
 ) -> DirectionResult:
-    """Run paper E's pipeline for ``source`` → ``target`` (site names) with one seed."""
+    """Run paper E's pipeline for ``source`` → ``target`` (site names) with one seed; torch
+    uses ``settings.target.num_threads`` threads throughout (training and evaluation)."""
     if source == target:
         raise ValueError(f"source and target must be different sites (both {source!r})")
+    with torch_threads(settings.target.num_threads):
+        return _run_direction(source, target, seed, settings, progress)
+
+
+def _run_direction(source: str, target: str, seed: int, settings: Settings,
+                   progress: bool) -> DirectionResult:
     s = settings
     direction = f"{source}→{target}"
     traces = {site: ilc.load_site(site) for site in (source, target)}
@@ -231,3 +249,41 @@ def run_direction(
         training=pd.DataFrame(training),
         info=info,
     )
+
+
+def _run_one(args: tuple[str, str, int, Settings]) -> DirectionResult:
+    source, target, seed, settings = args
+    return run_direction(source, target, seed=seed, settings=settings)
+
+
+def run_all(
+    directions: Sequence[tuple[str, str]],
+    seeds: Sequence[int],
+    *,
+    settings: Settings = Settings(),
+    workers: int = 1,
+    progress: bool = True,
+) -> list[DirectionResult]:
+    """:func:`run_direction` for every (direction, seed), in that order. ``workers`` > 1 runs
+    them in that many processes (spawned, each with ``settings``' torch threads); every run is
+    seeded on its own, so the results do not depend on ``workers``."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers={workers!r} must be a positive integer")
+    jobs = [(src, tgt, int(s), settings) for src, tgt in directions for s in seeds]
+    if not jobs:
+        raise ValueError("no (direction, seed) to run: directions and seeds must not be empty")
+    bar = tqdm(total=len(jobs), desc="MTLoc runs", disable=not progress)
+    results: list[DirectionResult | None] = [None] * len(jobs)
+    if workers == 1 or len(jobs) == 1:
+        for i, job in enumerate(jobs):
+            results[i] = _run_one(job)
+            bar.update(1)
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
+            futures = {pool.submit(_run_one, job): i for i, job in enumerate(jobs)}
+            for fut in as_completed(futures):
+                results[futures[fut]] = fut.result()
+                bar.update(1)
+    bar.close()
+    return [r for r in results if r is not None]
