@@ -281,9 +281,9 @@ def _parse_parameters(text: str, where: str) -> dict[str, Parameter]:
     for _node, target, value in assignments(tree):
         text_value = ast.get_source_segment(source, value) or ast.unparse(value)
         try:
-            params[target] = Parameter(target.id, ast.literal_eval(value), text_value, True)
+            params[target] = Parameter(target, ast.literal_eval(value), text_value, True)
         except ValueError:
-            params[target] = Parameter(target.id, None, text_value, False)
+            params[target] = Parameter(target, None, text_value, False)
     missing = [p for p in REQUIRED_PARAMETERS if p not in params]
     if missing:
         raise InputError(
