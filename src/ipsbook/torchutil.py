@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import torch
 
-__all__ = ["resolve_device", "torch_session", "torch_threads"]
+__all__ = ["resolve_device", "torch_session"]
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -46,16 +46,3 @@ def torch_session(seed: int, device: torch.device, num_threads: int | None = Non
             torch.use_deterministic_algorithms(was_deterministic, warn_only=was_warn_only)
             torch.set_num_threads(was_threads)
 
-
-@contextlib.contextmanager
-def torch_threads(num_threads: int | None) -> Iterator[None]:
-    """Within the block torch uses ``num_threads`` intra-op threads (``None``: unchanged).
-    Inference needs it as much as training: on a busy 2-core machine two threads can run an
-    LSTM ten times slower than one."""
-    was = torch.get_num_threads()
-    if num_threads is not None:
-        torch.set_num_threads(num_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(was)

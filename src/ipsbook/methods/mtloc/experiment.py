@@ -35,7 +35,7 @@ from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
 from ...data import ilc
-from ...torchutil import torch_threads
+from ...torchutil import resolve_device, torch_session
 from .baselines import fit_pdr, pdr_positions, wifi_knn
 from .train import FitConfig, FitHistory, errors_m, fit, make_mtloc, pretrain_imu
 from .wipe import MODALITIES, wipe
@@ -134,11 +134,16 @@ def run_direction(
     settings: Settings = Settings(),
     progress: bool = False,
 ) -> DirectionResult:
-    """Run paper E's pipeline for ``source`` → ``target`` (site names) with one seed; torch
-    uses ``settings.target.num_threads`` threads throughout (training and evaluation)."""
+    """Run paper E's pipeline for ``source`` → ``target`` (site names) with one seed.
+
+    The whole run — training *and* evaluation, whose errors pick each model's best epoch — runs
+    in one :func:`ipsbook.torchutil.torch_session`: seeded, deterministic algorithms on CPU,
+    ``settings.target.num_threads`` threads. The numbers then do not depend on the caller's
+    global torch state, nor on whether :func:`run_all` runs it in this process or another."""
     if source == target:
         raise ValueError(f"source and target must be different sites (both {source!r})")
-    with torch_threads(settings.target.num_threads):
+    dev = resolve_device(settings.target.device)
+    with torch_session(int(seed), dev, settings.target.num_threads):
         return _run_direction(source, target, seed, settings, progress)
 
 
