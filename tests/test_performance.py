@@ -205,3 +205,32 @@ def test_the_projects_own_results_render(tmp_path: Path) -> None:
     for res in found:
         assert f"({res.name}-bench)=" in text
         assert str((res.data.get("machine") or {}).get("cores", "")) in text
+
+
+def _mtloc_training() -> dict:
+    def row(section, model, b, t, n, secs, **kw):
+        return {"section": section, "method": f"{section}/{model}/b{b}/t{t}", "model": model,
+                "batch_size": b, "threads": t, "n_items": n, "unit": "samples",
+                "seconds": secs, "per_second": n / secs, **kw}
+
+    rows = [row("train", "mtloc_scratch", 32, 1, 1000, 0.2), row("train", "mtloc_scratch", 128, 1,
+            1000, 0.1), row("train", "imu_pretrain", 32, 1, 1000, 0.05),
+            row("predict", "mtloc_scratch", None, 1, 500, 0.01, what="predict"),
+            row("growth", "mtloc_scratch", 32, 1, 100, 0.02),
+            row("growth", "mtloc_scratch", 32, 1, 400, 0.08)]
+    return {"benchmark": "mtloc_training", "machine": MACHINE, "rows": rows,
+            "growth": {"model": "mtloc_scratch", "exponent": 1.0, "prefactor_s": 2e-4},
+            "paper_profile_estimate": {"paper_profile_estimate_hours": 2.5, "formula": "f"}}
+
+
+def test_mtloc_training_view() -> None:
+    view = performance.VIEWS["mtloc_training"](_mtloc_training())
+    caption, lines = view.tables[0]
+    assert "Training samples per second" in caption
+    text = "\n".join(lines)
+    assert "| `mtloc_scratch` | 5,000 | 10,000 |" in text  # b32 t1, b128 t1
+    assert "| `imu_pretrain` | 20,000 | — |" in text
+    assert dict(view.speedups[0].bars)["mtloc_scratch b128 t1"] == pytest.approx(2.0)
+    assert view.growth is not None and view.growth.fits["mtloc_scratch"] == (1.0, 2e-4)
+    assert view.growth.series["mtloc_scratch"] == ([100, 400], [0.02, 0.08])
+    assert any("`paper` profile" in c for c, _ in view.tables)

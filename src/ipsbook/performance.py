@@ -256,13 +256,62 @@ def _dml_speed(d: Mapping[str, Any]) -> View:
     return view
 
 
+def _mtloc_training(d: Mapping[str, Any]) -> View:
+    rows = [r for r in d.get("rows", []) if r.get("seconds")]
+    view = View(
+        "mtloc_training", "MTLoc training throughput (paper E, `ipsbook.methods.mtloc`)",
+        "One epoch of `fit` (forward, backward, RMSprop step; no validation) per timing, best of "
+        "R interleaved repeats, on one site's training samples; prediction, the Wi-Fi kNN "
+        "baseline and data preparation beside it.",
+    )
+    train = [r for r in rows if r.get("section") == "train"]
+    models = list(dict.fromkeys(r["model"] for r in train))
+    configs = sorted({(r["batch_size"], r["threads"]) for r in train})
+    rate = {(r["model"], r["batch_size"], r["threads"]): r.get("per_second") for r in train}
+    if train:
+        view.tables.append(("Training samples per second, by batch size (b) and torch threads (t)",
+                            table(("model", *(f"b{b}, t{t}" for b, t in configs)),
+                                  [(f"`{m}`", *(_num(rate.get((m, b, t))) for b, t in configs))
+                                   for m in models], "l" + "r" * len(configs))))
+        ref = rate.get((models[0], *configs[0]))
+        if ref:
+            sp = Speedups(f"samples/s relative to {models[0]} at b{configs[0][0]}, "
+                          f"t{configs[0][1]}")
+            sp.bars = [(f"{m} b{b} t{t}", v / ref) for (m, b, t), v in rate.items() if v]
+            view.speedups.append(sp)
+    other = [r for r in rows if r.get("section") in ("predict", "baseline", "data")]
+    if other:
+        view.tables.append(("Prediction, baseline and data preparation", table(
+            ("what", "items", "best [s]", "items/s"),
+            [(escape(r.get("what", r["method"])), f"{_num(r.get('n_items'))} {r.get('unit', '')}",
+              _num(r["seconds"]), _num(r.get("per_second"))) for r in other], "lrrr")))
+    g = d.get("growth") or {}
+    grow = [r for r in rows if r.get("section") == "growth"]
+    if grow:
+        growth = Growth("training samples [count] (one epoch)")
+        growth.series[str(g.get("model", "mtloc"))] = ([r["n_items"] for r in grow],
+                                                       [r["seconds"] for r in grow])
+        if g.get("exponent") is not None and g.get("prefactor_s") is not None:
+            growth.fits[str(g.get("model", "mtloc"))] = (g["exponent"], g["prefactor_s"])
+        view.growth = growth
+    est = d.get("paper_profile_estimate") or {}
+    if est.get("paper_profile_estimate_hours") is not None:
+        view.tables.append(("Estimated training time of the `paper` profile on this machine",
+                            table(("hours", "how"), [(_num(est["paper_profile_estimate_hours"]),
+                                                      escape(est.get("formula", "")))], "rl")))
+    view.targets = _target_rows(d.get("targets"))
+    return view
+
+
 def _generic(d: Mapping[str, Any]) -> View:
     name = str(d.get("benchmark", "?"))
     view = View(name, f"`{name}`", "No renderer knows this benchmark yet: its timed rows as "
                 "stored (`ipsbook.performance.VIEWS` maps a benchmark to its renderer).")
     rows = [r for r in d.get("rows", []) if isinstance(r, Mapping)]
     if rows:
-        cols = [k for k, v in rows[0].items() if not isinstance(v, (Mapping, list))][:8]
+        plain = [k for k, v in rows[0].items() if not isinstance(v, (Mapping, list))]
+        first = [k for k in ("method", "n_items", "unit", "seconds", "per_second") if k in plain]
+        cols = (first + [k for k in plain if k not in first])[:8]
         view.tables.append(("Rows", table(cols, [[_num(r.get(c)) for c in cols] for r in rows])))
     view.targets = _target_rows(d.get("targets"))
     return view
@@ -272,6 +321,7 @@ VIEWS: dict[str, Callable[[Mapping[str, Any]], View]] = {
     "bfp_search": _bfp_search,
     "edm_scaling": _edm_scaling,
     "dml_speed": _dml_speed,
+    "mtloc_training": _mtloc_training,
 }
 
 
