@@ -102,3 +102,20 @@ __all__ += [
     "train_specialised",
     "train_teacher",
 ]
+
+# Table 1's transfer-learning baselines: (*) sequential, (**) collective (Klus et al.)
+from .transfer import (
+    TransferHistory,
+    TransferPhase,
+    collective_transfer,
+    sequential_transfer,
+    split_parameters,
+)
+
+__all__ += [
+    "TransferHistory",
+    "TransferPhase",
+    "collective_transfer",
+    "sequential_transfer",
+    "split_parameters",
+]
