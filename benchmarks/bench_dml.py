@@ -36,7 +36,6 @@ import importlib
 import importlib.util
 import io
 import json
-import math
 import os
 import statistics
 import sys
@@ -49,6 +48,9 @@ from typing import Any
 
 import numpy as np
 
+from ipsbook.benchio import atomic_write as _atomic_write
+from ipsbook.benchio import csv_number as _fmt
+from ipsbook.benchio import jsonable as _jsonable
 from ipsbook.methods.dml import distances, meta, positioning, representations, train
 from ipsbook.methods.dml.knn import KNNPositioner, knn_report
 
@@ -647,26 +649,7 @@ def memory_info(n_db: int, n_metrics: int) -> dict[str, Any]:
 # output
 # --------------------------------------------------------------------------------------------
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
-
-def _fmt(x: float | None) -> str:
-    return "" if x is None else f"{x:.6g}"
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, np.generic):
-        return _jsonable(v.item())
-    return v
 
 
 def write(doc: dict[str, Any], out: Path) -> tuple[Path, Path]:

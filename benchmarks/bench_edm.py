@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from ipsbook.benchio import atomic_write as _atomic_write
+from ipsbook.benchio import csv_number as _fmt
 from ipsbook.methods.edm import (
     classical_mds,
     complete_shortest_path,
@@ -415,14 +417,6 @@ def _target(rows: list[dict[str, Any]], sizes: Sequence[int]) -> dict[str, Any]:
 # output
 # --------------------------------------------------------------------------------------------
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _fmt(x: float | None) -> str:
-    return "" if x is None else f"{x:.6g}"
 
 
 def write(doc: dict[str, Any], out: Path) -> tuple[Path, Path]:

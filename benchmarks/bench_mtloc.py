@@ -42,7 +42,6 @@ import gc
 import importlib.util
 import io
 import json
-import math
 import os
 import statistics
 import sys
@@ -55,6 +54,9 @@ import numpy as np
 import torch
 
 from ipsbook import profiles
+from ipsbook.benchio import atomic_write as _atomic_write
+from ipsbook.benchio import csv_number as _fmt
+from ipsbook.benchio import jsonable as _jsonable
 from ipsbook.data import ilc
 from ipsbook.methods.mtloc import FitConfig, baselines, fit, make_mtloc, predict
 from ipsbook.methods.mtloc.experiment import Settings, training_subset
@@ -676,26 +678,7 @@ def throughput_table(train_rows: list[dict], inf_rows: list[dict]) -> dict[str, 
 # output
 # --------------------------------------------------------------------------------------------
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
-
-def _fmt(x: float | None) -> str:
-    return "" if x is None else f"{x:.6g}"
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, np.generic):
-        return _jsonable(v.item())
-    return v
 
 
 def write(doc: dict[str, Any], out: Path) -> tuple[Path, Path]:

@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from ipsbook.benchio import atomic_write as _atomic_write
+from ipsbook.benchio import csv_number as _fmt
 from ipsbook.methods import hamming
 
 HERE = Path(__file__).resolve().parent
@@ -636,11 +638,6 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
 
 def write(doc: dict[str, Any], out: Path) -> tuple[Path, Path]:
     """``bfp_search.json`` (everything) and ``bfp_search.csv`` (one row per timing)."""
@@ -669,9 +666,6 @@ def write(doc: dict[str, Any], out: Path) -> tuple[Path, Path]:
     _atomic_write(cpath, buf.getvalue())
     return jpath, cpath
 
-
-def _fmt(x: float | None) -> str:
-    return "" if x is None else f"{x:.6g}"
 
 
 def _sec(side: dict[str, Any]) -> str:

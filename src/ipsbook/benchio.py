@@ -1,0 +1,39 @@
+"""Output helpers shared by the benchmark scripts in ``benchmarks/``: results are written
+atomically (a failed run leaves the last good files), numbers in CSV with 6 significant figures,
+and JSON without NaN or NumPy scalars (``performance`` reads it back for the book)."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["atomic_write", "csv_number", "jsonable"]
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def csv_number(x: float | None) -> str:
+    """A number for a CSV cell ("" for None)."""
+    return "" if x is None else f"{x:.6g}"
+
+
+def jsonable(v: Any) -> Any:
+    """``v`` with non-finite floats as None and NumPy scalars as Python numbers, recursively."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [jsonable(x) for x in v]
+    if isinstance(v, np.generic):
+        return jsonable(v.item())
+    return v
