@@ -82,8 +82,9 @@ def trace_modalities(trace: Any, samples: Any, rss_floor_dbm: float = -110.0) ->
     heard = np.sum(np.asarray(samples.wifi) > rss_floor_dbm, axis=1)
     ax3.step(t, heard, where="post", lw=0.8, color=plotting.PALETTE[4])
     plotting.labelled(ax3, "time since start [s]", "APs heard [count]")
-    for ax in (ax1, ax2):
-        ax.label_outer()
+    for ax in (ax1, ax2):  # one time axis at the bottom; keep every panel's y label
+        ax.tick_params(labelbottom=False)
+        ax.set_xlabel("")
     return fig
 
 
