@@ -151,6 +151,81 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "wipe_fractions": tuple(k / 10 for k in range(11)),
         },
     },
+    # Paper C (multi-surrogate teachers), ipsbook.methods.mst.experiment.Settings.from_profile:
+    # targets; models per table; per dataset (UJI = ujiindoorloc) the epochs and learning rate
+    # of every phase trained on it, the teachers' epochs, and caps on training / test
+    # fingerprints (None = all); seeds of Tables 1-3; Table 4's partitions and fractions;
+    # workers: processes for run_all (one torch thread each).
+    # Cost (experiment.EPOCH_MS, measured on this 2-core CPU with 1 thread, ms per fingerprint
+    # per epoch; e.g. UJI stand-alone DNN 0.075, CNNLoc 0.36, BayesCNN 0.86, bAaT 1.66;
+    # distilling with two teachers DNN 0.31, CNNLoc 0.55, BayesCNN 1.5, bAaT 2.0) and the
+    # quick arithmetic, from experiment.estimate(): 129 runs = 2,256 CPU-s: 12 experts (4 models
+    # x 3 datasets, stand-alone + teacher) 708 s; the rest of Table 1 (4 models distilled on 3
+    # targets; * and ** for DNN and CNNLoc only) 914 s; Table 2 (DNN, CNNLoc) 400 s; Tables 3 /
+    # 4 (DNN) 47 / 187 s. Two workers -> ~1,130 s of compute; measured 773 s (12.9 min) wall
+    # for the whole run_all on an idle machine, inside the chapter's 25 minutes.
+    # UJI 3 epochs of all 19,937 (468 steps), Tampere / UJI-LIB 40; Table 4 partitions 30 / 200
+    # epochs (a 10 % partition gets about its full set's steps); five partitions.
+    # paper: Sect. 4.1 (UJI 500 @ 1e-3, Tampere 2000 @ 1e-3, UTS 400 @ 1e-4; UJI-LIB 2000 @ 1e-3
+    # like the Tampere-sized set it is), all models in all tables, ten partitions; estimate():
+    # 483 runs, 827,000 CPU-s = 230 CPU-hours (~115 h wall on 2 cores): meant for a GPU.
+    "mst": {
+        "smoke": {
+            "targets": ("tampere",),
+            "models": {"table1": ("dnn",), "table2": ("dnn",), "table3": ("dnn",),
+                       "table4": ("dnn",)},
+            "transfer_models": ("dnn",),
+            "epochs": {"ujiindoorloc": 1, "tampere": 1, "uji-lib": 1, "uts": 1},
+            "partition_epochs": {"ujiindoorloc": 1, "tampere": 1, "uji-lib": 1, "uts": 1},
+            "lr": {"ujiindoorloc": 1e-3, "tampere": 1e-3, "uji-lib": 1e-3, "uts": 1e-4},
+            "teacher_epochs": {"ujiindoorloc": 1, "tampere": 1, "uji-lib": 1, "uts": 1},
+            "max_train": {"ujiindoorloc": 48, "tampere": 48, "uji-lib": 48, "uts": 48},
+            "max_test": {"ujiindoorloc": 64, "tampere": 64, "uji-lib": 64, "uts": 64},
+            "seeds": (0,),
+            "partitions": (0, 1),
+            "fractions": {"ujiindoorloc": (0.01, 0.1), "tampere": (0.1,), "uji-lib": (0.1,),
+                          "uts": (0.1,)},
+            "checkpoint_every": 1,
+            "workers": 1,
+        },
+        "quick": {
+            "targets": ("ujiindoorloc", "uji-lib", "tampere"),
+            "models": {"table1": ("dnn", "cnnloc", "bayescnn", "baat"),
+                       "table2": ("dnn", "cnnloc"), "table3": ("dnn",), "table4": ("dnn",)},
+            "transfer_models": ("dnn", "cnnloc"),
+            "epochs": {"ujiindoorloc": 3, "tampere": 40, "uji-lib": 40, "uts": 3},
+            "partition_epochs": {"ujiindoorloc": 30, "tampere": 200, "uji-lib": 200, "uts": 30},
+            "lr": {"ujiindoorloc": 1e-3, "tampere": 1e-3, "uji-lib": 1e-3, "uts": 1e-3},
+            "teacher_epochs": {"ujiindoorloc": 3, "tampere": 40, "uji-lib": 40, "uts": 3},
+            "max_train": {"ujiindoorloc": None, "tampere": None, "uji-lib": None, "uts": None},
+            "max_test": {"ujiindoorloc": None, "tampere": None, "uji-lib": None, "uts": None},
+            "seeds": (0,),
+            "partitions": (0, 1, 2, 3, 4),
+            "fractions": {"ujiindoorloc": (0.01, 0.1), "tampere": (0.1,), "uji-lib": (0.1,),
+                          "uts": (0.1,)},
+            "checkpoint_every": 100,
+            "workers": 2,
+        },
+        "paper": {
+            "targets": ("ujiindoorloc", "uji-lib", "tampere"),
+            "models": {t: ("dnn", "cnnloc", "bayescnn", "baat")
+                       for t in ("table1", "table2", "table3", "table4")},
+            "transfer_models": ("dnn", "cnnloc", "bayescnn", "baat"),
+            "epochs": {"ujiindoorloc": 500, "tampere": 2000, "uji-lib": 2000, "uts": 400},
+            "partition_epochs": {"ujiindoorloc": 500, "tampere": 2000, "uji-lib": 2000,
+                                 "uts": 400},
+            "lr": {"ujiindoorloc": 1e-3, "tampere": 1e-3, "uji-lib": 1e-3, "uts": 1e-4},
+            "teacher_epochs": {"ujiindoorloc": 500, "tampere": 2000, "uji-lib": 2000, "uts": 400},
+            "max_train": {"ujiindoorloc": None, "tampere": None, "uji-lib": None, "uts": None},
+            "max_test": {"ujiindoorloc": None, "tampere": None, "uji-lib": None, "uts": None},
+            "seeds": (0,),
+            "partitions": tuple(range(10)),
+            "fractions": {"ujiindoorloc": (0.01, 0.1), "tampere": (0.1,), "uji-lib": (0.1,),
+                          "uts": (0.1,)},
+            "checkpoint_every": 25,
+            "workers": 2,
+        },
+    },
 }
 
 

@@ -119,3 +119,8 @@ __all__ += [
     "sequential_transfer",
     "split_parameters",
 ]
+
+# The chapter's experiments: Tables 1-4, Fig. 2 and the kNN rows as tidy frames (.experiment)
+from .experiment import Results, Settings, estimate, plan, run_all, summarise
+
+__all__ += ["Results", "Settings", "estimate", "plan", "run_all", "summarise"]

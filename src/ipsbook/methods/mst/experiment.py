@@ -1,0 +1,1140 @@
+"""Paper C's experiments (Nguyen et al., arXiv 2412.12189): Tables 1-4, Fig. 2 and kNN rows.
+
+One call, :func:`run_all`, trains and evaluates everything a set of tables needs and returns
+:class:`Results`: tidy per-sample errors (one row per test fingerprint of every table row) and
+one row per training phase; :meth:`Results.summary` and :meth:`Results.partition_summary` make
+the tables (MAE, p75, p95, P(error < 10 m)). Fig. 2's ECDFs (stand-alone dashed, enhanced
+solid) come straight from the per-sample errors of Table 1 (``ipsbook.metrics.ecdf``). The
+chapter's notebooks only select and format::
+
+    cfg = profiles.resolve("mst", PROFILE)
+    res = run_all(Settings.from_profile(cfg), ["table1"], artefacts_dir=ARTEFACTS,
+                  workers=cfg.workers)
+    res.summary("table1")        # MAE, p75, p95, P(<10 m), gain_pct vs stand-alone
+    res.partition_summary()      # Table 4: mean and std over the partitions
+    # the paper's exact pairs, for a user who has the UTS files:
+    Settings.from_profile(cfg, third="uts")
+
+**The runs.** Every table row is one *run* (:class:`Run`); rows of different tables that are the
+same experiment share one run (Table 1's ``+++`` is Table 2's ``+++`` and Table 3's two-source
+row; bAaT's Table 1 ``++`` is its Table 2 ``++``). Kinds:
+
+* ``expert`` (Expert Training, per dataset, model and seed): the specialised model trained
+  stand-alone on the dataset's training set (:func:`.train.train_specialised`), then its surrogate
+  teacher G_i (:func:`.teachers.train_teacher`), and the model evaluated on the dataset's test
+  set. It is the *stand-alone* row of Tables 1-3 when the dataset is the target, and the source
+  of teachers when it is a source: Tables 1-4 reuse the same experts.
+* ``distill`` (Expert Distilling, :func:`.distill.distill`): a fresh model trained on the target
+  with the teachers of one or two sources and a constraint set (Table 2's symbols,
+  :data:`.distill.ABLATIONS`); Table 1's ``+++`` (bAaT: ``++``, no J_FI), Table 2's ablations,
+  Table 3's one-source rows (``†`` the first source, ``‡`` the second), Table 4's enhanced rows.
+* ``sequential`` / ``collective``: Table 1's ``*`` and ``**`` (:mod:`.transfer`).
+* ``standalone``: a model trained alone on a Table 4 partition (1 % or 10 % of the target's
+  training set, ``data.subsample`` with the partition number as seed).
+* ``knn``: beyond the paper, distance-weighted kNN (k = 3, 4, 5, missing -> -110 dBm) on the
+  same training set as the networks of that row (:mod:`.knn`), one row per k.
+
+**Pairs.** Sources of a target are the other two of (UJI, third, Tampere) in that order, so the
+paper's pairs come out with ``third="uts"`` (UTS & Tampere -> UJI, UJI & Tampere -> UTS, UJI &
+UTS -> Tampere; Table 3's † / ‡ in the paper's order) and ours with the default
+``third="uji-lib"``: UJI-LIB & Tampere -> UJI, UJI & Tampere -> UJI-LIB, UJI & UJI-LIB ->
+Tampere. Labels come from :func:`.data.label`: UJI-LIB is "UJI-LIB", never "UTS".
+
+**Seeds.** A run with seed s builds its network under ``torch.manual_seed(s)`` and trains with
+seed s, so a stand-alone model and its distilled counterpart start from the same weights and
+see the same batches in the same order: the comparison is paired. The teachers of a
+distilling run with seed s are the experts of seed s; Table 4's partition p trains with seed p
+and uses the experts of the first seed. Model selection: none (the last epoch's weights; the
+paper says nothing about it, and a validation split would shrink the 1 % partitions further).
+
+**Same numbers in and out of process.** Every run executes inside its own
+:func:`ipsbook.torchutil.torch_session` (seeded, deterministic algorithms on CPU,
+``Settings.num_threads`` threads, evaluation included) and kNN under ``threadpool_limits(1)``;
+with ``workers`` > 1 the runs go to spawned processes that read the experts from
+``artefacts_dir``. The errors do not depend on ``workers`` (tested).
+
+**Artefacts.** With ``artefacts_dir`` every expert (model weights, teacher), every run's errors
+and every training checkpoint (:class:`.train.Checkpoint`, every ``checkpoint_every`` epochs) is
+kept on disk under a digest of the settings the artefact depends on (and ``CACHE_VERSION``), so
+a second notebook reuses the first one's experts and runs, and an interrupted ``paper`` run
+resumes where it stopped. Changing a setting changes the digests of what depends on it only.
+
+**Measured cost** (this 2-core AMD EPYC, 1 torch thread, batch 128; milliseconds per training
+fingerprint per epoch, :data:`EPOCH_MS`; per-dataset subsets of 1,024 (DNN, CNNLoc) / 512
+(BayesCNN, bAaT) fingerprints, second epoch; "distil" = Expert Distilling with two teachers,
+all constraints (bAaT without J_FI))::
+
+    model     phase        UJI    Tampere  UJI-LIB
+    DNN       stand-alone  0.075  0.102    0.085
+              teacher      0.133  0.158    0.143
+              distil       0.307  0.372    0.356
+    CNNLoc    stand-alone  0.363  0.381    0.385
+              teacher      0.068  0.078    0.074
+              distil       0.545  0.562    0.592
+    BayesCNN  stand-alone  0.863  2.297    1.178
+              teacher      0.614  1.103    0.640
+              distil       1.502  2.495    1.695
+    bAaT      stand-alone  1.664  3.550    2.351
+              teacher      0.629  1.145    0.686
+              distil       1.993  4.150    2.268
+
+A stand-alone epoch on the whole UJI training set (19,937) therefore takes 1.5 s (DNN), 7.2 s
+(CNNLoc), 17 s (BayesCNN) and 33 s (bAaT). :func:`estimate` turns these numbers into the cost of
+a plan (every phase's epochs x fingerprints x ms, plus evaluation and the teachers' forward pass).
+
+**Profiles** (``profiles.resolve("mst", profile)``; the arithmetic is in the comment there):
+
+* ``smoke``: DNN only, target Tampere (with its sources UJI and UJI-LIB), 48 training and 64
+  test fingerprints per set, 1 epoch, 2 partitions: seconds.
+* ``quick``: the whole chapter within 25 minutes on this 2-core CPU (``workers=2``, one torch
+  thread each). Table 1 with all four models (its ``*`` / ``**`` rows, three trainings each,
+  for DNN and CNNLoc only: for BayesCNN and bAaT they alone would cost about 1,300 CPU-s);
+  Table 2 with DNN and CNNLoc; Tables 3-4 with DNN; the full training sets; every phase on UJI
+  3 epochs (468 Adam steps: DNN reaches 12.8 m, CNNLoc 29 m), on Tampere and UJI-LIB 40 (240 /
+  200 steps), teachers likewise; Table 4's partitions 30 (UJI) / 200 (Tampere, UJI-LIB)
+  epochs, so a 10 % partition gets about the steps of its full set (UJI 1 %: 60), five
+  partitions. :func:`estimate`: 129 runs, 2,256 CPU-s = 12 experts 708 + the rest of Table 1
+  914 + Table 2 400 + Table 3 47 + Table 4 187; on two workers about 1,130 s of compute.
+  Measured (``run_all(Settings.from_profile("quick"), workers=2)``, fresh ``artefacts_dir``,
+  otherwise idle machine): 773 s (12.9 min; the runs' own wall times sum to 1,537 s, 0.68 of
+  the estimate, which errs on the safe side; 862 s for the first 117 of them while another
+  test run shared the CPU for five minutes). A second call with the same ``artefacts_dir``
+  takes about a second. The notebooks' start-up, data loading and plotting fit in the rest of
+  the 25 minutes.
+* ``paper``: Sect. 4.1: UJI 500 epochs @ 1e-3, Tampere 2000 @ 1e-3, UTS 400 @ 1e-4, batch 128,
+  all four models in all tables, ten partitions, the full training sets. UJI-LIB gets Tampere's
+  2000 epochs @ 1e-3: the paper's schedule follows the set's size (the two small sets get the
+  most epochs), and UJI-LIB (576 fingerprints, 5 batches an epoch) is Tampere-sized (697); UTS's
+  400 epochs @ 1e-4 would give it 2,000 Adam steps at a tenth of the rate where UTS itself
+  (9,108 fingerprints) gets 28,800. Teachers train for their dataset's epochs (the paper states
+  one schedule for all phases) at the WGAN-GP rate 1e-4. :func:`estimate`: 483 runs, 827,000
+  CPU-s = 230 CPU-hours with one thread per run (distilling 464,000 s, the transfer baselines
+  254,000, experts 63,000, Table 4's stand-alone models 46,000; bAaT half of it all), i.e.
+  about 115 hours (4.8 days) of wall time on this machine's two cores. What a GPU would take
+  cannot be measured here: no accelerator is on this machine or lent to this task. These
+  networks are small (0.27-0.67 M parameters) and batches of 128 leave a GPU mostly idle, so
+  its speed-up should come from a measured GPU epoch (``TrainHistory.epoch_s`` of a short run
+  with ``device="cuda"``), not from an assumed factor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
+
+from ...models.fingerprint import MODELS, build
+from ...torchutil import resolve_device, torch_session
+from . import data
+from .distill import ABLATIONS, DistillOptions, distill
+from .knn import K_VALUES, MISSING_DBM, knn_errors
+from .losses import DEFAULT_LAMBDAS, normalise_lambdas
+from .teachers import Teacher, TeacherConfig, train_teacher
+from .train import Checkpoint, TrainConfig, evaluate, summary, train_specialised
+from .transfer import ENCODERS, SHARED, collective_transfer, sequential_transfer
+
+__all__ = [
+    "CACHE_VERSION",
+    "EPOCH_MS",
+    "FULL_SIZES",
+    "MODEL_LABELS",
+    "TABLES",
+    "VARIANTS",
+    "Results",
+    "Row",
+    "Run",
+    "Settings",
+    "estimate",
+    "full_variant",
+    "plan",
+    "run_all",
+    "sources_of",
+    "summarise",
+]
+
+CACHE_VERSION = 1
+"""Part of every artefact's digest: raise it when a code change makes stored artefacts stale."""
+
+TABLES: tuple[str, ...] = ("table1", "table2", "table3", "table4")
+
+MODEL_LABELS: dict[str, str] = {
+    "dnn": "DNN",
+    "cnnloc": "CNNLoc",
+    "bayescnn": "BayesCNN",
+    "baat": "bAaT",
+}
+
+VARIANTS: dict[str, tuple[str, ...]] = {
+    # the rows of each table per model, in the paper's order ("+++" reads "++" for bAaT in
+    # Tables 1, 3 and 4, whose bAaT row has no J_FI); kNN rows ("k=3", ...) come on top
+    "table1": ("stand-alone", "*", "**", "+++"),
+    "table2": ("stand-alone", "+", "*", "++", "°", "+++"),
+    "table3": ("stand-alone", "†", "‡", "+++"),
+    "table4": ("stand-alone", "+++"),
+}
+
+FULL_SIZES: dict[str, int] = {"ujiindoorloc": 19937, "tampere": 697, "uji-lib": 576, "uts": 9108}
+"""Training fingerprints of each dataset's paper split (for :func:`estimate`)."""
+_TEST_SIZES: dict[str, int] = {"ujiindoorloc": 1111, "tampere": 3951, "uji-lib": 3120, "uts": 388}
+
+EPOCH_MS: dict[str, dict[str, dict[str, float]]] = {
+    # measured: ms per training fingerprint per epoch, 1 torch thread (module docstring)
+    "standalone": {
+        "dnn": {"ujiindoorloc": 0.075, "tampere": 0.102, "uji-lib": 0.085},
+        "cnnloc": {"ujiindoorloc": 0.363, "tampere": 0.381, "uji-lib": 0.385},
+        "bayescnn": {"ujiindoorloc": 0.863, "tampere": 2.297, "uji-lib": 1.178},
+        "baat": {"ujiindoorloc": 1.664, "tampere": 3.550, "uji-lib": 2.351},
+    },
+    "teacher": {
+        "dnn": {"ujiindoorloc": 0.133, "tampere": 0.158, "uji-lib": 0.143},
+        "cnnloc": {"ujiindoorloc": 0.068, "tampere": 0.078, "uji-lib": 0.074},
+        "bayescnn": {"ujiindoorloc": 0.614, "tampere": 1.103, "uji-lib": 0.640},
+        "baat": {"ujiindoorloc": 0.629, "tampere": 1.145, "uji-lib": 0.686},
+    },
+    "distill": {
+        "dnn": {"ujiindoorloc": 0.307, "tampere": 0.372, "uji-lib": 0.356},
+        "cnnloc": {"ujiindoorloc": 0.545, "tampere": 0.562, "uji-lib": 0.592},
+        "bayescnn": {"ujiindoorloc": 1.502, "tampere": 2.495, "uji-lib": 1.695},
+        "baat": {"ujiindoorloc": 1.993, "tampere": 4.150, "uji-lib": 2.268},
+    },
+    "eval": {  # one forward pass in eval mode, batches of 4096
+        "dnn": {"ujiindoorloc": 0.015, "tampere": 0.028, "uji-lib": 0.013},
+        "cnnloc": {"ujiindoorloc": 0.115, "tampere": 0.166, "uji-lib": 0.102},
+        "bayescnn": {"ujiindoorloc": 1.259, "tampere": 2.754, "uji-lib": 0.676},
+        "baat": {"ujiindoorloc": 0.693, "tampere": 1.405, "uji-lib": 0.924},
+    },
+}
+_KNN_S_PER_PAIR = 5e-8  # kNN (brute force, 1 thread): seconds per (train, test) pair per k
+
+_PAPER_ORDER = ("ujiindoorloc", "third", "tampere")
+_KINDS = ("expert", "standalone", "sequential", "collective", "distill", "knn")
+
+
+def full_variant(model: str) -> str:
+    """The fully enhanced row's symbol: ``"+++"``, or ``"++"`` for bAaT (no J_FI, Sect. 4.3)."""
+    return "++" if _model(model) == "baat" else "+++"
+
+
+def _model(name: object) -> str:
+    key = name.lower() if isinstance(name, str) else None
+    if key not in MODELS:
+        raise ValueError(f"unknown model {name!r}; allowed: {', '.join(map(repr, MODELS))}")
+    return key
+
+
+def _dataset(name: object) -> str:
+    return data._canonical(name)  # ValueError naming the allowed datasets
+
+
+def sources_of(target: str, third: str = "uji-lib") -> tuple[str, str]:
+    """The two source datasets of ``target``: the other two of (UJI, ``third``, Tampere), in that
+    order (Table 3's † is the first, ‡ the second)."""
+    order = [third if d == "third" else d for d in _PAPER_ORDER]
+    target = _dataset(target)
+    if target not in order:
+        raise ValueError(f"target {target!r} is not one of {order} (third={third!r})")
+    a, b = (d for d in order if d != target)
+    return a, b
+
+
+# --- settings ------------------------------------------------------------------------------
+
+
+def _per_dataset(value: Any, what: str, check: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{what} must be a mapping dataset -> value; got {type(value).__name__}")
+    return {_dataset(k): check(f"{what}[{k!r}]", v) for k, v in value.items()}
+
+
+def _pos_int(what: str, v: object) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        raise ValueError(f"{what}={v!r} must be a positive integer")
+    return int(v)
+
+
+def _pos_float(what: str, v: object) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{what}={v!r} must be a positive number")
+    return float(v)
+
+
+def _cap(what: str, v: object) -> int | None:
+    return None if v is None else _pos_int(what, v)
+
+
+def _fractions(what: str, v: object) -> tuple[float, ...]:
+    vals = tuple(v) if isinstance(v, (tuple, list)) else (v,)
+    for f in vals:
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f <= 1:
+            raise ValueError(f"{what}: fraction {f!r} must be in (0, 1]")
+    return tuple(float(f) for f in vals)
+
+
+def _seeds(what: str, v: object) -> tuple[int, ...]:
+    vals = tuple(v) if isinstance(v, (tuple, list)) else None
+    if not vals:
+        raise ValueError(f"{what}={v!r} must be a non-empty tuple of non-negative integers")
+    for s in vals:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
+            raise ValueError(f"{what}: {s!r} is not a non-negative integer")
+    if len(set(vals)) != len(vals):
+        raise ValueError(f"{what}={v!r} has repeated values")
+    return tuple(int(s) for s in vals)
+
+
+_PAPER_EPOCHS = {"ujiindoorloc": 500, "tampere": 2000, "uji-lib": 2000, "uts": 400}
+_PAPER_LR = {"ujiindoorloc": 1e-3, "tampere": 1e-3, "uji-lib": 1e-3, "uts": 1e-4}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the experiments do: the chapter's parameters and the profile's sizes.
+
+    Defaults are the ``paper`` profile (Sect. 4.1; UJI-LIB with Tampere's schedule, see the
+    module docstring). Per-dataset mappings are keyed by dataset name (``"ujiindoorloc"``,
+    ``"tampere"``, ``"uji-lib"``, ``"uts"``; aliases ``"uji"``, ``"lib"``).
+
+    ``third``: the third dataset, ``"uji-lib"`` (default: UTS cannot be had here) or ``"uts"``
+    (the paper's exact pairs, for a user who has its files). ``targets``: the target datasets
+    (None: all three, in the paper's order UJI, third, Tampere).
+    ``models``: per table, the networks that run it; ``transfer_models``: those of Table 1's
+    models that also get the ``*`` and ``**`` rows (None: all). ``epochs`` / ``lr``: each
+    dataset's schedule for every phase trained on it (stand-alone, transfer phases, distilling),
+    batch 128; ``partition_epochs``: Table 4's epochs per target where they differ (the paper
+    keeps the dataset's epochs, so a 1 % partition gets 1/100 of the steps);
+    ``teacher_epochs``: Expert Training's epochs per source dataset (WGAN-GP rate
+    ``teacher_lr``). ``max_train`` / ``max_test``: at most that many fingerprints per set (a
+    seeded random subset; None = all), applied to Table 4's partitions too. ``seeds``: runs of
+    Tables 1-3; ``partitions``: Table 4's partition seeds; ``fractions``: Table 4's shares of
+    each target's training set. ``lambdas``: λ1..λ4 (eq. 12). ``num_threads``: torch threads per
+    run; ``device``: None = CUDA when available.
+    """
+
+    third: str = "uji-lib"
+    targets: tuple[str, ...] | None = None
+    models: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: {t: MODELS for t in TABLES}
+    )
+    transfer_models: tuple[str, ...] | None = None
+    epochs: Mapping[str, int] = field(default_factory=lambda: dict(_PAPER_EPOCHS))
+    partition_epochs: Mapping[str, int] = field(default_factory=dict)
+    lr: Mapping[str, float] = field(default_factory=lambda: dict(_PAPER_LR))
+    teacher_epochs: Mapping[str, int] = field(default_factory=lambda: dict(_PAPER_EPOCHS))
+    teacher_lr: float = 1e-4
+    max_train: Mapping[str, int | None] = field(default_factory=dict)
+    max_test: Mapping[str, int | None] = field(default_factory=dict)
+    seeds: tuple[int, ...] = (0,)
+    partitions: tuple[int, ...] = data.PARTITION_SEEDS
+    fractions: Mapping[str, tuple[float, ...]] = field(
+        default_factory=lambda: {"ujiindoorloc": (0.01, 0.1), "uji-lib": (0.1,), "tampere": (0.1,),
+                                 "uts": (0.1,)}
+    )
+    lambdas: tuple[float, ...] = DEFAULT_LAMBDAS
+    options: DistillOptions = field(default_factory=DistillOptions)
+    model_kw: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    knn_k: tuple[int, ...] = K_VALUES
+    encoder: str = "framer"
+    shared: str = "finetune"
+    num_threads: int | None = 1
+    device: str | None = None
+    checkpoint_every: int = 25
+
+    def __post_init__(self) -> None:
+        third = _dataset(self.third)
+        if third not in ("uji-lib", "uts"):
+            raise ValueError(f"third={self.third!r}; allowed: 'uji-lib', 'uts'")
+        object.__setattr__(self, "third", third)
+        ours = tuple(third if d == "third" else d for d in _PAPER_ORDER)
+        targets = ours if self.targets is None else tuple(_dataset(t) for t in self.targets)
+        if not targets:
+            raise ValueError("targets is empty")
+        bad = [t for t in targets if t not in ours]
+        if bad:
+            raise ValueError(
+                f"targets {bad} are not among this setting's datasets {list(ours)} "
+                f"(third={third!r})"
+            )
+        object.__setattr__(self, "targets", tuple(dict.fromkeys(targets)))
+        if not isinstance(self.models, Mapping):
+            raise TypeError("models must map a table name to a tuple of model names")
+        models = {}
+        for t, names in self.models.items():
+            if t not in TABLES:
+                raise ValueError(f"models: unknown table {t!r}; allowed: {', '.join(TABLES)}")
+            if isinstance(names, str):
+                names = (names,)
+            models[t] = tuple(dict.fromkeys(_model(m) for m in names))
+        object.__setattr__(self, "models", models)
+        if self.transfer_models is not None:
+            names = (self.transfer_models,) if isinstance(self.transfer_models, str) \
+                else self.transfer_models
+            object.__setattr__(self, "transfer_models",
+                               tuple(dict.fromkeys(_model(m) for m in names)))
+        for name, check in (("epochs", _pos_int), ("partition_epochs", _pos_int),
+                            ("lr", _pos_float),
+                            ("teacher_epochs", _pos_int), ("max_train", _cap),
+                            ("max_test", _cap), ("fractions", _fractions)):
+            object.__setattr__(self, name, _per_dataset(getattr(self, name), name, check))
+        for name in ("epochs", "lr", "teacher_epochs"):
+            missing = [d for d in ours if d not in getattr(self, name)]
+            if missing:
+                raise ValueError(f"{name} has no value for {missing}")
+        _pos_float("teacher_lr", self.teacher_lr)
+        object.__setattr__(self, "seeds", _seeds("seeds", self.seeds))
+        object.__setattr__(self, "partitions", _seeds("partitions", self.partitions))
+        lambdas = tuple(self.lambdas) if isinstance(self.lambdas, (tuple, list)) else self.lambdas
+        normalise_lambdas(lambdas)  # ValueError: not 4 finite non-negative numbers
+        object.__setattr__(self, "lambdas", tuple(float(v) for v in lambdas))
+        if not isinstance(self.options, DistillOptions):
+            raise TypeError("options must be a distill.DistillOptions")
+        kw = {}
+        for m, v in dict(self.model_kw).items():
+            if not isinstance(v, Mapping):
+                raise TypeError(f"model_kw[{m!r}] must be a mapping of keyword arguments")
+            kw[_model(m)] = dict(v)
+        object.__setattr__(self, "model_kw", kw)
+        ks = tuple(self.knn_k)
+        for k in ks:
+            _pos_int("knn_k", k)
+        object.__setattr__(self, "knn_k", tuple(int(k) for k in ks))
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder={self.encoder!r}; allowed: {', '.join(ENCODERS)}")
+        if self.shared not in SHARED:
+            raise ValueError(f"shared={self.shared!r}; allowed: {', '.join(SHARED)}")
+        if self.num_threads is not None:
+            _pos_int("num_threads", self.num_threads)
+        _pos_int("checkpoint_every", self.checkpoint_every)
+
+    # --- construction from a profile ---------------------------------------------------------
+
+    @classmethod
+    def from_profile(cls, profile: str | Mapping[str, Any] = "quick", **overrides: Any) -> Settings:
+        """Settings from ``profiles.resolve("mst", profile)`` (or an already resolved
+        :class:`ipsbook.profiles.Config`), with ``overrides`` (Settings fields) on top. Profile
+        keys that are not Settings fields (``workers``) are left to the caller. With
+        ``third="uts"`` (and no ``targets``) the profile's UJI-LIB target becomes UTS: the
+        paper's exact pairs."""
+        if isinstance(profile, str):
+            from ...profiles import resolve
+
+            profile = resolve("mst", profile)
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in dict(profile).items() if k in names}
+        if "options" in values and isinstance(values["options"], Mapping):
+            values["options"] = DistillOptions(**values["options"])
+        unknown = [k for k in overrides if k not in names]
+        if unknown:
+            raise ValueError(f"unknown settings {unknown}; allowed: {', '.join(sorted(names))}")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if overrides.get("third") is not None and overrides.get("targets") is None:
+            third = _dataset(overrides["third"])  # the profile's third target follows
+            values["targets"] = tuple(third if _dataset(t) in ("uji-lib", "uts") else t
+                                      for t in values.get("targets") or ())
+        return cls(**values)
+
+    # --- derived --------------------------------------------------------------------------------
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        """The three datasets, in the paper's column order: UJI, third, Tampere."""
+        return tuple(self.third if d == "third" else d for d in _PAPER_ORDER)
+
+    def sources(self, target: str) -> tuple[str, str]:
+        return sources_of(target, self.third)
+
+    def train_config(self, dataset: str, partition: int = -1) -> TrainConfig:
+        """Batch 128, the dataset's epochs (Table 4's ``partition_epochs`` for a partition,
+        when given) and learning rate; the last epoch's weights are kept."""
+        d = _dataset(dataset)
+        epochs = self.partition_epochs.get(d, self.epochs[d]) if partition >= 0 else self.epochs[d]
+        return TrainConfig(epochs=epochs, lr=self.lr[d], num_threads=self.num_threads,
+                           device=self.device, restore_best=False)
+
+    def teacher_config(self, dataset: str) -> TeacherConfig:
+        d = _dataset(dataset)
+        return TeacherConfig(epochs=self.teacher_epochs[d], lr=self.teacher_lr,
+                             num_threads=self.num_threads, device=self.device)
+
+    def joint_config(self, sources: Sequence[str]) -> TrainConfig:
+        """The joint source phase of (**): epochs = the fingerprint-weighted mean of the sources'
+        epochs (it sees as many source fingerprints as (*)'s source phases together), learning
+        rate of the source with the most fingerprints (it dominates the pooled batches)."""
+        n = {s: _train_size(self, s) for s in sources}
+        epochs = max(1, round(sum(self.epochs[s] * n[s] for s in sources) / sum(n.values())))
+        big = max(sources, key=lambda s: n[s])
+        return TrainConfig(epochs=epochs, lr=self.lr[big], num_threads=self.num_threads,
+                           device=self.device, restore_best=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["options"] = asdict(self.options)
+        return d
+
+
+# --- runs and table rows -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training-and-evaluation experiment (see the module docstring for the kinds).
+
+    ``flags``: ``(sim, mi, fi)`` for ``distill``; ``teacher_seed``: the experts' seed for
+    ``distill``; ``fraction`` / ``partition``: Table 4's share and partition (1.0 / -1: the
+    whole training set)."""
+
+    kind: str
+    model: str
+    target: str
+    sources: tuple[str, ...] = ()
+    flags: tuple[bool, bool, bool] = (False, False, False)
+    seed: int = 0
+    teacher_seed: int = 0
+    fraction: float = 1.0
+    partition: int = -1
+
+    @property
+    def name(self) -> str:
+        parts = [self.kind, self.model, self.target]
+        if self.sources:
+            parts.append("+".join(self.sources))
+        if self.kind == "distill":
+            parts.append(_symbol(self.flags))
+        parts.append(f"s{self.seed}")
+        if self.partition >= 0:
+            parts.append(f"f{self.fraction:g}p{self.partition}")
+        return "_".join(parts).replace("°", "o")
+
+    def experts(self) -> list[Run]:
+        """The expert runs this run needs (its teachers; an expert needs none)."""
+        if self.kind != "distill":
+            return []
+        return [Run("expert", self.model, s, seed=self.teacher_seed) for s in self.sources]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of one table: which run gives it and which of the run's error vectors."""
+
+    table: str
+    dataset: str
+    model: str
+    variant: str
+    run: Run
+    key: str = ""  # kNN: "k=3" ...
+    seed: int = 0
+    fraction: float = 1.0
+    partition: int = -1
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return self.run.sources
+
+
+def _symbol(flags: tuple[bool, bool, bool]) -> str:
+    sim, mi, fi = flags
+    for sym, f in ABLATIONS.items():
+        if (f["sim"], f["mi"], f["fi"]) == (sim, mi, fi):
+            return sym
+    raise ValueError(f"no ablation has flags {flags}")
+
+
+def _flags(symbol: str) -> tuple[bool, bool, bool]:
+    f = ABLATIONS[symbol]
+    return (f["sim"], f["mi"], f["fi"])
+
+
+def plan(settings: Settings, tables: Iterable[str] = TABLES, *, knn: bool = True) -> list[Row]:
+    """Every row of ``tables`` under ``settings``, each with the :class:`Run` that produces it.
+    ``knn``: add the kNN rows (one per k) for every target (and Table 4 partition)."""
+    tables = _check_tables(tables)
+    s = settings
+    rows: list[Row] = []
+    for table in tables:
+        models = s.models.get(table, ())
+        for target in s.targets:
+            src = s.sources(target)
+            if table == "table4":
+                cells = [(f, p, p) for f in s.fractions.get(target, ()) for p in s.partitions]
+            else:
+                cells = [(1.0, -1, seed) for seed in s.seeds]
+            for fraction, partition, seed in cells:
+                common = {"fraction": fraction, "partition": partition, "seed": seed}
+                tseed = s.seeds[0] if table == "table4" else seed
+                for m in models:
+                    full = _flags("+++")
+                    if m == "baat":
+                        full = (True, True, False)
+
+                    cell = {"model": m, "target": target, "seed": seed, "teacher_seed": tseed,
+                            "fraction": fraction, "partition": partition}
+                    for variant in VARIANTS[table]:
+                        if (table == "table1" and variant in ("*", "**")
+                                and s.transfer_models is not None
+                                and m not in s.transfer_models):
+                            continue
+                        if variant == "stand-alone":
+                            run = (Run("expert", m, target, seed=seed) if partition < 0 else
+                                   Run("standalone", m, target, seed=seed, fraction=fraction,
+                                       partition=partition))
+                        elif table == "table1" and variant == "*":
+                            run = Run("sequential", m, target, src, seed=seed)
+                        elif table == "table1" and variant == "**":
+                            run = Run("collective", m, target, src, seed=seed)
+                        elif table == "table2":
+                            run = Run("distill", sources=src, flags=_flags(variant), **cell)
+                        elif variant == "†":
+                            run = Run("distill", sources=src[:1], flags=full, **cell)
+                        elif variant == "‡":
+                            run = Run("distill", sources=src[1:], flags=full, **cell)
+                        else:  # the fully enhanced row
+                            run = Run("distill", sources=src, flags=full, **cell)
+                        label = full_variant(m) if (variant == "+++" and table != "table2") \
+                            else variant
+                        rows.append(Row(table, target, m, label, run, **common))
+                if knn and models:
+                    run = Run("knn", "knn", target, seed=0, fraction=fraction,
+                              partition=partition)
+                    rows += [Row(table, target, "knn", f"k={k}", run, f"k={k}", **common)
+                             for k in s.knn_k]
+    return rows
+
+
+def _check_tables(tables: Iterable[str]) -> list[str]:
+    if isinstance(tables, str):
+        tables = [tables]
+    tables = list(tables)
+    bad = [t for t in tables if t not in TABLES]
+    if bad:
+        raise ValueError(f"unknown tables {bad}; allowed: {', '.join(TABLES)}")
+    if not tables:
+        raise ValueError("tables is empty")
+    return tables
+
+
+def _runs(rows: Sequence[Row]) -> list[Run]:
+    """The distinct runs of ``rows`` plus the experts they need, experts first."""
+    runs = list(dict.fromkeys(r.run for r in rows))
+    experts = [e for r in runs for e in r.experts()]
+    ordered = list(dict.fromkeys([r for r in runs if r.kind == "expert"] + experts))
+    return ordered + [r for r in runs if r.kind != "expert"]
+
+
+# --- data --------------------------------------------------------------------------------------
+
+
+def _capped(fs: data.FingerprintSet, cap: int | None) -> data.FingerprintSet:
+    if cap is None or len(fs) <= cap:
+        return fs
+    rows = np.random.default_rng(0).choice(len(fs), size=cap, replace=False)
+    return fs.subset(np.sort(rows))
+
+
+def _train_size(s: Settings, dataset: str, fraction: float = 1.0) -> int:
+    n = FULL_SIZES[dataset]
+    if fraction < 1.0:
+        n = max(1, math.floor(fraction * n + 1e-9))
+    cap = s.max_train.get(dataset)
+    return n if cap is None else min(n, cap)
+
+
+def _train_set(s: Settings, dataset: str, fraction: float = 1.0,
+               partition: int = -1) -> data.FingerprintSet:
+    fs = data.load(dataset, "train")
+    if partition >= 0:
+        fs = data.subsample(fs, fraction, seed=partition)
+    return _capped(fs, s.max_train.get(dataset))
+
+
+def _test_set(s: Settings, dataset: str) -> data.FingerprintSet:
+    return _capped(data.load(dataset, "test"), s.max_test.get(dataset))
+
+
+# --- digests ----------------------------------------------------------------------------------
+
+
+def _digest(obj: Any) -> str:
+    text = json.dumps(obj, sort_keys=True, default=str, ensure_ascii=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _dataset_def(s: Settings, d: str, partition: int = -1) -> dict[str, Any]:
+    return {"dataset": d, "epochs": s.train_config(d, partition).epochs, "lr": s.lr[d],
+            "max_train": s.max_train.get(d), "max_test": s.max_test.get(d)}
+
+
+def _definition(run: Run, s: Settings) -> dict[str, Any]:
+    """Everything a run's numbers depend on (its artefacts' digest)."""
+    d: dict[str, Any] = {"version": CACHE_VERSION, **asdict(run),
+                         "target": _dataset_def(s, run.target, run.partition)}
+    if run.kind != "knn":
+        d["model_kw"] = s.model_kw.get(run.model, {})
+    if run.kind == "expert":
+        d["teacher"] = {"epochs": s.teacher_epochs[run.target], "lr": s.teacher_lr}
+    elif run.kind == "distill":
+        d["teachers"] = [_digest(_definition(e, s)) for e in run.experts()]
+        d["lambdas"] = list(s.lambdas)
+        d["options"] = asdict(s.options)
+    elif run.kind in ("sequential", "collective"):
+        d["sources_def"] = [_dataset_def(s, x) for x in run.sources]
+        d["encoder"], d["shared"] = s.encoder, s.shared
+    elif run.kind == "knn":
+        d["knn"] = {"k": list(s.knn_k), "missing": MISSING_DBM}
+    return d
+
+
+# --- storage ----------------------------------------------------------------------------------
+
+
+class _Store:
+    """Experts and run results: in memory, and under ``root`` when given (atomic writes)."""
+
+    def __init__(self, root: Path | None, settings: Settings) -> None:
+        self.root, self.s = root, settings
+        self.experts: dict[Run, tuple[torch.nn.Module, Teacher]] = {}
+        self.results: dict[Run, dict[str, Any]] = {}
+
+    def folder(self, run: Run) -> Path | None:
+        if self.root is None:
+            return None
+        sub = "experts" if run.kind == "expert" else "runs"
+        return self.root / sub / f"{run.name}-{_digest(_definition(run, self.s))}"
+
+    def checkpoint(self, run: Run, what: str) -> Checkpoint | None:
+        f = self.folder(run)
+        return None if f is None else Checkpoint(f / f"{what}.ckpt", self.s.checkpoint_every)
+
+    def checkpoint_dir(self, run: Run) -> Path | None:
+        f = self.folder(run)
+        return None if f is None else f / "transfer"
+
+    # results ----------------------------------------------------------------------------------
+    def load_result(self, run: Run) -> dict[str, Any] | None:
+        if run in self.results:
+            return self.results[run]
+        f = self.folder(run)
+        if f is None or not (f / "result.json").is_file():
+            return None
+        meta = json.loads((f / "result.json").read_text())
+        with np.load(f / "errors.npz") as z:
+            errors = {k: z[k] for k in meta["keys"]}
+        out = {"errors": errors, "training": meta["training"], "n_train": meta["n_train"],
+               "wall_s": meta.get("wall_s", float("nan"))}
+        self.results[run] = out
+        return out
+
+    def save_result(self, run: Run, result: dict[str, Any]) -> None:
+        self.results[run] = result
+        f = self.folder(run)
+        if f is None:
+            return
+        f.mkdir(parents=True, exist_ok=True)
+        keys = list(result["errors"])
+        _atomic(f / "errors.npz", lambda p: np.savez(p, **result["errors"]), suffix=".npz")
+        meta = {"keys": keys, "training": result["training"], "n_train": result["n_train"],
+                "wall_s": result.get("wall_s", float("nan")),
+                "run": asdict(run), "definition": _definition(run, self.s)}
+        _atomic(f / "result.json",
+                lambda p: Path(p).write_text(json.dumps(meta, default=_json_default, indent=1)))
+
+    # experts ----------------------------------------------------------------------------------
+    def load_expert(self, run: Run) -> tuple[torch.nn.Module, Teacher] | None:
+        if run in self.experts:
+            return self.experts[run]
+        f = self.folder(run)
+        if f is None or not (f / "model.pt").is_file() or not (f / "teacher.pt").is_file():
+            return None
+        state = torch.load(f / "model.pt", map_location="cpu", weights_only=True)
+        model = build(run.model, state["n_anchors"], **self.s.model_kw.get(run.model, {}))
+        model.load_state_dict(state["model"])
+        model.eval()
+        teacher = Teacher.load(f / "teacher.pt")
+        self.experts[run] = (model, teacher)
+        return model, teacher
+
+    def save_expert(self, run: Run, model: torch.nn.Module, teacher: Teacher) -> None:
+        self.experts[run] = (model, teacher)
+        f = self.folder(run)
+        if f is None:
+            return
+        f.mkdir(parents=True, exist_ok=True)
+        state = {"n_anchors": int(model.n_anchors),
+                 "model": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
+        _atomic(f / "model.pt", lambda p: torch.save(state, p))
+        teacher.save(f / "teacher.pt")
+
+
+def _atomic(path: Path, write: Any, suffix: str = "") -> None:
+    tmp = path.with_name(f"{path.stem}.tmp{os.getpid()}{suffix or path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+# --- executing one run ------------------------------------------------------------------------
+
+
+def _build(name: str, n_anchors: int, kw: Mapping[str, Any], seed: int) -> torch.nn.Module:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build(name, n_anchors, **kw)
+
+
+def _phase_row(run: Run, phase: str, datasets: Sequence[str], summ: Mapping[str, Any]) -> dict:
+    keep = ("epochs", "epoch_s", "samples_per_s", "n_train", "trainable_parameters", "device",
+            "completed")
+    return {
+        "run": run.name, "kind": run.kind, "model": MODEL_LABELS.get(run.model, run.model),
+        "dataset": data.label(run.target), "phase": phase,
+        "trained_on": " + ".join(datasets), "seed": run.seed, "fraction": run.fraction,
+        "partition": run.partition, **{k: summ.get(k) for k in keep},
+        "final_J_MAE": summ.get("final_J_MAE"),
+    }
+
+
+def _expert(run: Run, store: _Store) -> tuple[torch.nn.Module, Teacher]:
+    got = store.load_expert(run)
+    if got is None:
+        _execute(run, store)
+        got = store.load_expert(run)
+    assert got is not None
+    return got
+
+
+def _execute(run: Run, store: _Store) -> dict[str, Any]:
+    """Train and evaluate ``run`` (or load its stored result), inside its own torch session."""
+    done = store.load_result(run)
+    if done is not None and (run.kind != "expert" or store.load_expert(run) is not None):
+        return done
+    s = store.s
+    dev = resolve_device(s.device)
+    t0 = time.perf_counter()
+    with torch_session(run.seed, dev, s.num_threads):
+        result = _train_and_evaluate(run, store, dev)
+    result["wall_s"] = time.perf_counter() - t0
+    store.save_result(run, result)
+    return result
+
+
+def _train_and_evaluate(run: Run, store: _Store, dev: torch.device) -> dict[str, Any]:
+    s = store.s
+    target = run.target
+    test = _test_set(s, target)
+    train = _train_set(s, target, run.fraction, run.partition)
+    label = data.label(target)
+    rows: list[dict[str, Any]] = []
+    if run.kind == "knn":
+        with threadpool_limits(limits=1):
+            errors = {f"k={k}": knn_errors(train, test, k) for k in s.knn_k}
+        return {"errors": errors, "training": rows, "n_train": len(train)}
+    kw = s.model_kw.get(run.model, {})
+    cfg = s.train_config(target, run.partition)
+    if run.kind in ("expert", "standalone"):
+        model = _build(run.model, train.n_anchors, kw, run.seed)
+        h = train_specialised(model, train, config=cfg, seed=run.seed,
+                              checkpoint=store.checkpoint(run, "standalone"))
+        rows.append(_phase_row(run, "stand-alone", [label], h.summary()))
+        if run.kind == "expert":
+            teacher = train_teacher(model, train, config=s.teacher_config(target),
+                                    seed=run.seed, checkpoint=store.checkpoint(run, "teacher"))
+            rows.append(_phase_row(run, "teacher", [label], teacher.history.summary()))
+            store.save_expert(run, model, teacher)
+    elif run.kind == "distill":
+        teachers = [_expert(e, store)[1] for e in run.experts()]
+        model = _build(run.model, train.n_anchors, kw, run.seed)
+        h = distill(model, train, teachers, lambdas=s.lambdas, config=cfg, seed=run.seed,
+                    ablation=_symbol(run.flags), options=s.options,
+                    checkpoint=store.checkpoint(run, "distill"))
+        srcs = [data.label(x) for x in run.sources]
+        rows.append(_phase_row(run, f"distill {_symbol(run.flags)} <- {' & '.join(srcs)}",
+                               [label], h.summary()))
+    elif run.kind in ("sequential", "collective"):
+        sources = [_train_set(s, x) for x in run.sources]
+        common = {"config": cfg, "seed": run.seed, "encoder": s.encoder, "shared": s.shared,
+                  "model_kw": kw, "checkpoint_dir": store.checkpoint_dir(run),
+                  "checkpoint_every": s.checkpoint_every}
+        if run.kind == "sequential":
+            model, th = sequential_transfer(
+                run.model, sources, train,
+                source_configs=[s.train_config(x) for x in run.sources], **common)
+        else:
+            model, th = collective_transfer(
+                run.model, sources, train, source_config=s.joint_config(run.sources), **common)
+        for p in th.phases:
+            rows.append(_phase_row(run, f"{run.kind} {p.name}", p.datasets, p.history.summary()))
+    else:
+        raise ValueError(f"unknown run kind {run.kind!r}; allowed: {', '.join(_KINDS)}")
+    errors = {"": evaluate(model, test)}
+    return {"errors": errors, "training": rows, "n_train": len(train)}
+
+
+def _worker(run: Run, settings: Settings, root: str) -> dict[str, Any]:
+    return _execute(run, _Store(Path(root), settings))
+
+
+# --- results -----------------------------------------------------------------------------------
+
+
+def summarise(errors: pd.DataFrame, by: Sequence[str] | None = None) -> pd.DataFrame:
+    """Paper C's metrics per group of a tidy error frame: MAE (mean error), p75, p95 (m),
+    P(error < 10 m) (Fig. 2) and n; ``by`` defaults to every column but ``sample``/``error_m``.
+    Adds ``gain_pct``: the MAE reduction against the same model's stand-alone row of the same
+    table, target, seed and partition, in per cent (the paper's "(x % ↑)"; negative = worse)."""
+    if by is None:
+        by = [c for c in errors.columns if c not in ("sample", "error_m")]
+    by = list(by)
+    recs = []
+    for key, g in errors.groupby(by, sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        st = summary(g["error_m"].to_numpy())
+        recs.append({**dict(zip(by, key, strict=True)), "MAE": st["MAE"], "p75": st["p75"],
+                     "p95": st["p95"], "p_below_10m": st["p_below_10m"], "n": st["n"]})
+    out = pd.DataFrame(recs)
+    pair = [c for c in ("table", "dataset", "model", "seed", "fraction", "partition") if c in by]
+    if "variant" in by and out.size:
+        base = out[out["variant"] == "stand-alone"].set_index(pair)["MAE"]
+        ref = out.set_index(pair).index.map(lambda k: base.get(k, np.nan))
+        out["gain_pct"] = 100.0 * (np.asarray(ref, float) - out["MAE"]) / np.asarray(ref, float)
+    return out
+
+
+@dataclass
+class Results:
+    """What :func:`run_all` returns.
+
+    ``errors``: one row per test fingerprint of every table row: ``table``, ``dataset`` (the
+    target's label), ``sources`` (labels joined by " & "; "" for stand-alone and kNN), ``model``
+    ("DNN", ..., "kNN"), ``variant`` ("stand-alone", "*", "**", "+++", "++", "+", "°", "†", "‡",
+    "k=3", ...), ``method`` (model + variant as the paper writes it), ``seed``, ``fraction``,
+    ``partition`` (-1: the whole training set), ``n_train``, ``sample`` (row of the test set),
+    ``error_m``. ``training``: one row per training phase (epochs, seconds per epoch, samples/s,
+    ...). ``runs``: one row per run: its wall time when it was trained (``wall_s``, NaN for none
+    recorded) next to :func:`estimate`'s ``estimated_s``. ``settings``: what produced them.
+    """
+
+    errors: pd.DataFrame
+    training: pd.DataFrame
+    settings: Settings
+    rows: list[Row] = field(default_factory=list, repr=False)
+    runs: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The per-sample errors of one table."""
+        return self.errors[self.errors["table"] == name].reset_index(drop=True)
+
+    def summary(self, table: str | None = None) -> pd.DataFrame:
+        """:func:`summarise` per table row (and seed / partition)."""
+        e = self.errors if table is None else self.table(table)
+        return summarise(e, ["table", "dataset", "sources", "model", "variant", "method", "seed",
+                             "fraction", "partition", "n_train"])
+
+    def partition_summary(self) -> pd.DataFrame:
+        """Table 4: mean ± std over the partitions of each row's MAE, p75, p95 and
+        P(error < 10 m); ``n_partitions`` and the training-set size ``n_train``."""
+        per = self.summary("table4")
+        if per.empty:
+            return per
+        keys = ["dataset", "fraction", "model", "variant", "method"]
+        g = per.groupby(keys, sort=False)
+        out = g[["MAE", "p75", "p95", "p_below_10m"]].agg(["mean", "std"])
+        out.columns = [f"{a}_{b}" for a, b in out.columns]
+        out["n_partitions"] = g.size()
+        out["n_train"] = g["n_train"].first()
+        return out.reset_index()
+
+
+def _frames(rows: Sequence[Row], results: Mapping[Run, dict[str, Any]],
+            settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    parts = []
+    for r in rows:
+        res = results[r.run]
+        e = np.asarray(res["errors"][r.key], np.float64)
+        model = "kNN" if r.model == "knn" else MODEL_LABELS[r.model]
+        method = f"kNN ({r.variant})" if r.model == "knn" else (
+            model if r.variant == "stand-alone" else f"{model}{r.variant}")
+        sources = "" if r.run.kind in ("expert", "standalone", "knn") else " & ".join(
+            data.label(x) for x in r.run.sources)
+        parts.append(pd.DataFrame({
+            "table": r.table, "dataset": data.label(r.dataset), "sources": sources,
+            "model": model, "variant": r.variant, "method": method, "seed": r.seed,
+            "fraction": r.fraction, "partition": r.partition, "n_train": int(res["n_train"]),
+            "sample": np.arange(len(e)), "error_m": e,
+        }))
+    errors = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    seen = list(dict.fromkeys(r.run for r in rows))
+    for r in list(seen):
+        seen += [e for e in r.experts() if e not in seen]
+    training = pd.DataFrame([row for r in seen for row in results[r]["training"]])
+    runs = pd.DataFrame([
+        {"run": r.name, "kind": r.kind, "model": r.model, "target": data.label(r.target),
+         "wall_s": results[r].get("wall_s", float("nan")),
+         "estimated_s": _run_seconds(r, settings)} for r in seen
+    ])
+    return errors, training, runs
+
+
+# --- running -----------------------------------------------------------------------------------
+
+
+def run_all(
+    settings: Settings,
+    tables: Iterable[str] = TABLES,
+    *,
+    artefacts_dir: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    knn: bool = True,
+    progress: bool = True,
+) -> Results:
+    """Train and evaluate everything ``tables`` need under ``settings``; see :class:`Results`.
+
+    ``artefacts_dir``: where experts, results and checkpoints are kept (and found again: a
+    second call, or another table's notebook, reuses them; an interrupted run resumes); None
+    keeps them for this call only. ``workers`` > 1 runs the runs in that many spawned
+    processes (experts first, each distilling run as soon as its teachers exist); the numbers
+    do not depend on ``workers``. ``knn``: add the kNN rows.
+
+    Raises:
+        ValueError: unknown table, bad ``workers``; :class:`ipsbook.data.DataFileMissing` for
+            ``third="uts"`` without the UTS files.
+    """
+    if not isinstance(settings, Settings):
+        raise TypeError(f"settings must be a Settings; got {type(settings).__name__}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers={workers!r} must be a positive integer")
+    rows = plan(settings, tables, knn=knn)
+    if not rows:
+        raise ValueError("nothing to run: no model is listed for these tables")
+    for d in {r.run.target for r in rows} | {x for r in rows for x in r.run.sources}:
+        data.load(d, "train")  # DataFileMissing (UTS) or a data error before anything trains
+    runs = _runs(rows)
+    tmp = None
+    root = None if artefacts_dir is None else Path(artefacts_dir)
+    if root is None and workers > 1:
+        tmp = root = Path(tempfile.mkdtemp(prefix="ipsbook-mst-"))
+    try:
+        store = _Store(root, settings)
+        bar = tqdm(total=len(runs), desc="paper C runs", disable=not progress)
+        results: dict[Run, dict[str, Any]] = {}
+        if workers == 1:
+            for run in runs:
+                results[run] = _execute(run, store)
+                bar.update(1)
+        else:
+            assert root is not None
+            results = _run_parallel(runs, settings, root, store, workers, bar)
+        bar.close()
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    errors, training, runs_frame = _frames(rows, results, settings)
+    return Results(errors=errors, training=training, settings=settings, rows=rows,
+                   runs=runs_frame)
+
+
+def _run_parallel(runs: list[Run], settings: Settings, root: Path, store: _Store, workers: int,
+                  bar: Any) -> dict[Run, dict[str, Any]]:
+    """At most ``workers`` runs at a time; each free worker takes the dearest ready run
+    (:func:`_run_seconds`), experts before everything else since the distilling runs wait for
+    them (longest-first keeps the last worker from finishing long after the others)."""
+    results: dict[Run, dict[str, Any]] = {}
+    for run in runs:  # what is already stored needs no process
+        got = store.load_result(run)
+        if got is not None and (run.kind != "expert" or store.load_expert(run) is not None):
+            results[run] = got
+            bar.update(1)
+    todo = sorted((r for r in runs if r not in results),
+                  key=lambda r: (r.kind != "expert", -_run_seconds(r, settings)))
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, max(1, len(todo))), mp_context=ctx) as pool:
+        running: dict[Any, Run] = {}
+        while todo or running:
+            while len(running) < workers:
+                ready = next((r for r in todo if all(e in results for e in r.experts())), None)
+                if ready is None:
+                    break
+                todo.remove(ready)
+                running[pool.submit(_worker, ready, settings, str(root))] = ready
+            if not running:
+                missing = sorted({e.name for r in todo for e in r.experts() if e not in results})
+                raise RuntimeError(f"runs wait for experts that are not planned: {missing}")
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in done:
+                results[running.pop(fut)] = fut.result()
+                bar.update(1)
+    return results
+
+
+# --- cost estimate -----------------------------------------------------------------------------
+
+
+def estimate(settings: Settings, tables: Iterable[str] = TABLES, *,
+             epoch_ms: Mapping[str, Mapping[str, Mapping[str, float]]] = EPOCH_MS) -> pd.DataFrame:
+    """Estimated CPU seconds of every run of ``tables`` (one thread, this machine's
+    :data:`EPOCH_MS`): each phase's epochs x training fingerprints x ms per fingerprint, plus
+    the evaluation on the test set and, for an expert, the teacher's pass over its source set
+    (``epoch_ms["eval"]``). Distilling with one teacher counts the mean of the stand-alone and
+    two-teacher costs; UTS counts as UJI. Columns: run, kind, model, target, seconds.
+    ``.seconds.sum()`` / ``workers`` is the compute part of the wall time."""
+    return pd.DataFrame([
+        {"run": r.name, "kind": r.kind, "model": r.model, "target": r.target,
+         "seconds": _run_seconds(r, settings, epoch_ms)}
+        for r in _runs(plan(settings, tables))
+    ])
+
+
+def _run_seconds(run: Run, s: Settings,
+                 epoch_ms: Mapping[str, Mapping[str, Mapping[str, float]]] = EPOCH_MS) -> float:
+    def ms(phase: str, model: str, d: str) -> float:
+        return float(epoch_ms[phase][model]["ujiindoorloc" if d == "uts" else d])
+
+    t, m = run.target, run.model
+    n = _train_size(s, t, run.fraction)
+    n_test = min(_TEST_SIZES[t], s.max_test.get(t) or _TEST_SIZES[t])
+    if run.kind == "knn":
+        return _KNN_S_PER_PAIR * n * n_test * len(s.knn_k)
+    epochs = s.train_config(t, run.partition).epochs
+    sec = n_test * ms("eval", m, t) / 1e3
+    if run.kind in ("expert", "standalone"):
+        sec += epochs * n * ms("standalone", m, t) / 1e3
+        if run.kind == "expert":
+            sec += s.teacher_epochs[t] * n * ms("teacher", m, t) / 1e3
+            sec += n * ms("eval", m, t) / 1e3
+    elif run.kind == "distill":
+        d2 = ms("distill", m, t)
+        per = d2 if len(run.sources) > 1 else (d2 + ms("standalone", m, t)) / 2
+        sec += epochs * n * per / 1e3
+    else:  # sequential, collective
+        sec += epochs * n * ms("standalone", m, t) / 1e3
+        joint = s.joint_config(run.sources).epochs
+        for x in run.sources:
+            ex = s.epochs[x] if run.kind == "sequential" else joint
+            sec += ex * _train_size(s, x) * ms("standalone", m, x) / 1e3
+    return sec
