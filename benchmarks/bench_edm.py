@@ -40,6 +40,7 @@ import numpy as np
 
 from ipsbook.benchio import atomic_write as _atomic_write
 from ipsbook.benchio import csv_number as _fmt
+from ipsbook.benchio import loglog_fit
 from ipsbook.methods.edm import (
     classical_mds,
     complete_shortest_path,
@@ -281,20 +282,6 @@ def _time_size(net: dict[str, Any], fns: dict[str, Callable[[], Any]], repeats: 
     return rows
 
 
-def loglog_fit(points: Sequence[tuple[int, float]]) -> dict[str, Any]:
-    """``seconds = a * n^exponent`` by least squares on log-log axes, and the slope between
-    the two largest sizes (where fixed costs matter least); None below two points."""
-    pts = sorted((int(n), float(t)) for n, t in points if t is not None and t > 0)
-    out: dict[str, Any] = {"sizes": [p[0] for p in pts], "exponent": None, "prefactor_s": None,
-                           "exponent_largest_two": None}
-    if len(pts) >= 2:
-        x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
-        slope, intercept = np.polyfit(x, y, 1)
-        out.update(exponent=float(slope), prefactor_s=float(np.exp(intercept)),
-                   exponent_largest_two=float((y[-1] - y[-2]) / (x[-1] - x[-2])))
-    return out
-
-
 # --------------------------------------------------------------------------------------------
 # machine info (benchmarks/run.py's, without the faiss entries this benchmark does not use)
 # --------------------------------------------------------------------------------------------
@@ -416,7 +403,6 @@ def _target(rows: list[dict[str, Any]], sizes: Sequence[int]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 # output
 # --------------------------------------------------------------------------------------------
-
 
 
 def write(doc: dict[str, Any], out: Path) -> tuple[Path, Path]:

@@ -57,6 +57,7 @@ from ipsbook import profiles
 from ipsbook.benchio import atomic_write as _atomic_write
 from ipsbook.benchio import csv_number as _fmt
 from ipsbook.benchio import jsonable as _jsonable
+from ipsbook.benchio import loglog_fit
 from ipsbook.data import ilc
 from ipsbook.methods.mtloc import FitConfig, baselines, fit, make_mtloc, predict
 from ipsbook.methods.mtloc.experiment import Settings, training_subset
@@ -398,19 +399,6 @@ def part_inference(train: Any, val: Any, test: Any, imu: IMURegressor, threads: 
 # part 3: growth
 # --------------------------------------------------------------------------------------------
 
-def loglog_fit(points: Sequence[tuple[int, float]]) -> dict[str, Any]:
-    """``seconds = a * n^exponent`` by least squares on log-log axes, and the slope between
-    the two largest sizes (where fixed costs matter least); None below two points."""
-    pts = sorted((int(n), float(t)) for n, t in points if t is not None and t > 0)
-    out: dict[str, Any] = {"sizes": [p[0] for p in pts], "exponent": None, "prefactor_s": None,
-                           "exponent_largest_two": None}
-    if len(pts) >= 2:
-        x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
-        slope, intercept = np.polyfit(x, y, 1)
-        out.update(exponent=float(slope), prefactor_s=float(np.exp(intercept)),
-                   exponent_largest_two=float((y[-1] - y[-2]) / (x[-1] - x[-2])))
-    return out
-
 
 def part_growth(pool: Any, imu: IMURegressor, sizes: Sequence[int], repeats: int, seed: int,
                 verbose: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -677,8 +665,6 @@ def throughput_table(train_rows: list[dict], inf_rows: list[dict]) -> dict[str, 
 # --------------------------------------------------------------------------------------------
 # output
 # --------------------------------------------------------------------------------------------
-
-
 
 
 def write(doc: dict[str, Any], out: Path) -> tuple[Path, Path]:

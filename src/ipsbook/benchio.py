@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["atomic_write", "csv_number", "jsonable"]
+__all__ = ["atomic_write", "csv_number", "jsonable", "loglog_fit"]
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -37,3 +38,17 @@ def jsonable(v: Any) -> Any:
     if isinstance(v, np.generic):
         return jsonable(v.item())
     return v
+
+
+def loglog_fit(points: Sequence[tuple[int, float]]) -> dict[str, Any]:
+    """``seconds = a * n^exponent`` by least squares on log-log axes, and the slope between
+    the two largest sizes (where fixed costs matter least); None below two points."""
+    pts = sorted((int(n), float(t)) for n, t in points if t is not None and t > 0)
+    out: dict[str, Any] = {"sizes": [p[0] for p in pts], "exponent": None, "prefactor_s": None,
+                           "exponent_largest_two": None}
+    if len(pts) >= 2:
+        x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
+        slope, intercept = np.polyfit(x, y, 1)
+        out.update(exponent=float(slope), prefactor_s=float(np.exp(intercept)),
+                   exponent_largest_two=float((y[-1] - y[-2]) / (x[-1] - x[-2])))
+    return out
