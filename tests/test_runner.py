@@ -426,3 +426,37 @@ def test_cli_exit_codes_of_runs(proj, capsys):
     assert "ValueError: boom: asked to fail" in captured.err and "Traceback" not in captured.err
     lines = captured.out.splitlines()
     assert lines[0].startswith("failed  boom") and lines[1].startswith("ran     toy")
+
+
+@pytest.mark.notebook
+def test_kernel_start_race_is_retried(proj, monkeypatch):
+    """A kernel that dies at start-up on a port taken by a neighbour is started again."""
+    import papermill
+
+    real = papermill.execute_notebook
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("papermill.execute_notebook", flaky)
+    result = runner.run_notebook("toy", "smoke", project=proj, force=True)
+    assert len(calls) == 2 and result.output_dir.exists()
+    assert leftovers(proj) == []
+
+
+def test_kernel_start_failure_gives_up_after_bounded_attempts(proj, monkeypatch):
+    calls = []
+
+    def always(*args, **kwargs):
+        calls.append(1)
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr("papermill.execute_notebook", always)
+    with pytest.raises(runner.RunError, match="Kernel died before replying"):
+        runner.run_notebook("toy", "smoke", project=proj, force=True)
+    assert len(calls) == runner.KERNEL_START_ATTEMPTS
+    assert leftovers(proj) == []

@@ -725,6 +725,22 @@ def _interrupted_cell(path: Path) -> dict[str, Any] | None:
     }
 
 
+# jupyter_client picks the kernel's five ports by binding port 0 and releasing it; another
+# process (e.g. a kernel started beside it under ``-j 2``) can take one before the new kernel
+# binds it, and that kernel then dies at start-up with "Address already in use". Nothing
+# has run then, so starting again is safe; anything else is reported as it happened.
+KERNEL_START_ATTEMPTS = 3
+_KERNEL_START_RACE = ("Kernel died before replying to kernel_info", "Address already in use")
+
+
+def _kernel_start_race(exc: BaseException) -> bool:
+    import papermill
+
+    if isinstance(exc, papermill.PapermillExecutionError):  # a cell ran and failed
+        return False
+    return any(text in str(exc) for text in _KERNEL_START_RACE)
+
+
 def _execute_in(
     nb_json: str, name: str, workdir: str, injected: Mapping[str, Any], progress: bool
 ) -> dict[str, Any]:
@@ -742,19 +758,28 @@ def _execute_in(
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(nb_json)
-        papermill.execute_notebook(
-            src,
-            str(out_nb),
-            parameters=dict(injected),
-            kernel_name=KERNEL_NAME,
-            language="python",
-            progress_bar=progress,
-            # not papermill's cwd=: it calls os.chdir, which threads running side by side
-            # would race on; nbclient starts the kernel in resources.metadata.path instead
-            resources={"metadata": {"path": str(work)}},
-            kernel_manager_class=_IpsbookKernelManager,
-            start_timeout=120,
-        )
+        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+            try:
+                papermill.execute_notebook(
+                    src,
+                    str(out_nb),
+                    parameters=dict(injected),
+                    kernel_name=KERNEL_NAME,
+                    language="python",
+                    progress_bar=progress,
+                    # not papermill's cwd=: it calls os.chdir, which threads running side by
+                    # side would race on; nbclient starts the kernel in
+                    # resources.metadata.path instead
+                    resources={"metadata": {"path": str(work)}},
+                    kernel_manager_class=_IpsbookKernelManager,
+                    start_timeout=120,
+                )
+                break
+            except Exception as exc:
+                if attempt == KERNEL_START_ATTEMPTS or not _kernel_start_race(exc):
+                    raise
+                info["kernel_start_retries"] = attempt
+                out_nb.unlink(missing_ok=True)  # no cell ran: start again from nothing
         info["ok"] = True
     except papermill.PapermillExecutionError as exc:
         index = exc.cell_index
