@@ -1,0 +1,137 @@
+"""Paper C's tables beside ours (ipsbook.methods.mst.report) and the chapter's figures."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ipsbook.methods.mst import paper, plots, report
+
+
+def _rows(table, dataset, model, variant, errs, *, sources="", seed=0, fraction=1.0,
+          partition=-1, n_train=100):
+    method = f"kNN ({variant})" if model == "kNN" else (
+        model if variant == "stand-alone" else f"{model}{variant}")
+    return pd.DataFrame({
+        "table": table, "dataset": dataset, "sources": sources, "model": model,
+        "variant": variant, "method": method, "seed": seed, "fraction": fraction,
+        "partition": partition, "n_train": n_train, "sample": np.arange(len(errs)),
+        "error_m": np.asarray(errs, float),
+    })
+
+
+@pytest.fixture(scope="module")
+def errors():
+    parts = []
+    for d, src in (("UJI", "UJI-LIB & Tampere"), ("UJI-LIB", "UJI & Tampere")):
+        for seed in (0, 1):  # two seeds: pooled
+            parts += [
+                _rows("table1", d, "DNN", "stand-alone", [4.0, 12.0], seed=seed),
+                _rows("table1", d, "DNN", "+++", [2.0, 8.0], sources=src, seed=seed),
+                _rows("table1", d, "DNN", "*", [5.0, 13.0], sources=src, seed=seed),
+                _rows("table1", d, "bAaT", "stand-alone", [10.0, 10.0], seed=seed),
+                _rows("table1", d, "bAaT", "++", [11.0, 11.0], sources=src, seed=seed),
+                _rows("table1", d, "kNN", "k=3", [1.0, 3.0], seed=seed),
+            ]
+        for v in ("stand-alone", "+", "*", "++", "°", "+++"):
+            parts.append(_rows("table2", d, "DNN", v, [8.0 - len(v), 8.0],
+                               sources="" if v == "stand-alone" else src))
+        for v, s in (("stand-alone", ""), ("†", src.split(" & ")[0]),
+                     ("‡", src.split(" & ")[1]), ("+++", src)):
+            parts.append(_rows("table3", d, "DNN", v, [6.0, 6.0], sources=s))
+    for p in range(3):
+        for v, base in (("stand-alone", 20.0), ("+++", 18.0)):
+            parts.append(_rows("table4", "UJI", "DNN", v, [base + p, base + p], fraction=0.01,
+                               partition=p, seed=p, n_train=199))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_table1_puts_the_papers_numbers_beside_ours(errors):
+    t = report.table1(errors)
+    uji = t[t["dataset"] == "UJI"].set_index("method")
+    assert uji.loc["DNN", "paper_MAE"] == pytest.approx(14.04)
+    assert uji.loc["DNN+++", "paper_p95"] == pytest.approx(34.08)
+    assert uji.loc["bAaT++", "paper_MAE"] == pytest.approx(11.15)
+    assert uji.loc["DNN+++", "MAE"] == pytest.approx(5.0)  # both seeds pooled
+    assert uji.loc["DNN+++", "n_seeds"] == 2
+    assert uji.loc["DNN+++", "gain_pct"] == pytest.approx(37.5)  # (8 - 5) / 8
+    assert uji.loc["bAaT++", "gain_pct"] == pytest.approx(-10.0)
+    assert np.isnan(uji.loc["kNN (k=3)", "paper_MAE"])
+    assert uji["comparable"].all()
+    # rows in the paper's order: models, then variants (stand-alone, *, **, +++), kNN last
+    assert list(uji.index) == ["DNN", "DNN*", "DNN+++", "bAaT", "bAaT++", "kNN (k=3)"]
+
+
+def test_the_stand_in_for_uts_is_never_comparable(errors):
+    t = report.table1(errors)
+    lib = t[t["dataset"] == "UJI-LIB"]
+    assert set(lib["paper_dataset"]) == {"UTS"} and not lib["comparable"].any()
+    assert lib.set_index("method").loc["DNN", "paper_MAE"] == pytest.approx(7.69)
+    assert report.paper_dataset("UJI-LIB") == "UTS" and report.paper_dataset("UTS") == "UTS"
+    assert "UJI-LIB" in report.NOT_COMPARABLE
+
+
+def test_table2_flags_and_order(errors):
+    t = report.table2(errors)
+    uji = t[t["dataset"] == "UJI"].set_index("variant")
+    assert list(uji.index) == ["stand-alone", "+", "*", "++", "°", "+++"]
+    assert uji.loc["*", ["J_Sim", "J_MI", "J_FI"]].tolist() == [False, True, False]
+    assert uji.loc["+++", ["J_Sim", "J_MI", "J_FI"]].tolist() == [True, True, True]
+    assert uji.loc["°", "paper_MAE"] == pytest.approx(12.51)
+
+
+def test_table3_names_both_pairs(errors):
+    t = report.table3(errors)
+    lib = t[t["dataset"] == "UJI-LIB"].set_index("variant")
+    assert lib.loc["†", "sources"] == "UJI" and lib.loc["†", "paper_sources"] == "UJI"
+    uji = t[t["dataset"] == "UJI"].set_index("variant")
+    assert uji.loc["†", "sources"] == "UJI-LIB" and uji.loc["†", "paper_sources"] == "UTS"
+    assert uji.loc["+++", "paper_MAE"] == pytest.approx(11.98)
+
+
+def test_table4_is_mean_and_std_over_partitions(errors):
+    t = report.table4(errors).set_index("variant")
+    assert t.loc["stand-alone", "MAE_mean"] == pytest.approx(21.0)
+    assert t.loc["stand-alone", "MAE_std"] == pytest.approx(1.0)  # 20, 21, 22 (ddof 1)
+    assert t.loc["stand-alone", "n_partitions"] == 3
+    assert t.loc["+++", "paper_MAE_mean"] == pytest.approx(36.36)
+    assert t.loc["+++", "paper_MAE_std"] == pytest.approx(2.32)
+    assert t.loc["+++", "paper_n_train"] == 199
+
+
+def test_p_below_10m_averages_over_models(errors):
+    p = report.p_below_10m(errors).set_index("dataset")
+    # DNN: 4, 12 -> 0.5; bAaT: 10, 10 -> 0 (10 is not below 10 m); mean 0.25
+    assert p.loc["UJI", "stand_alone"] == pytest.approx(0.25)
+    assert p.loc["UJI", "enhanced"] == pytest.approx(0.5)  # DNN+++ 2, 8 -> 1; bAaT++ 11 -> 0
+    assert p.loc["UJI", "paper_enhanced"] == pytest.approx(0.62)
+    assert not p.loc["UJI-LIB", "comparable"]
+
+
+def test_a_table_that_did_not_run_is_a_clear_error(errors):
+    with pytest.raises(ValueError, match="no rows of 'table4'"):
+        report.table4(errors[errors["table"] != "table4"])
+    with pytest.raises(ValueError, match="table1"):
+        report.table1(errors[errors["table"] != "table1"])
+
+
+def test_figures_draw_every_target(errors):
+    fig = plots.ecdf_figure(errors, caption="test")
+    assert len(fig.axes) == 2
+    assert fig.axes[0].get_xlabel() == "positioning error [m]"
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "DNN: 50%" in labels and "kNN (k=3): 100%" in labels
+    assert len(plots.ablation_gains(report.table2(errors)).axes) == 2
+    assert len(plots.partition_figure(report.table4(errors)).axes) == 1
+    with pytest.raises(ValueError, match="Table 1"):
+        plots.ecdf_figure(errors[errors["table"] != "table1"])
+
+
+def test_paper_module_is_what_the_report_reads():
+    assert set(paper.TABLE1["dataset"]) == {"UJI", "UTS", "Tampere"}
+    assert {"MAE", "p75", "p95", "gain_pct"} <= set(paper.TABLE1.columns)
