@@ -226,6 +226,16 @@ def show(frame: pd.DataFrame, cols: list[str], name: str, caption: str):
 show(t1, COLS1, "table1", "Table 1, ours beside the paper's")
 
 # %% [markdown]
+# The paper's numbers are transcribed as printed (`ipsbook.methods.mst.paper`). Checking them
+# against each other — every printed percentage recomputed from the MAEs it relates, the rows
+# that appear in more than one table compared, the text's statements against the tables —
+# turns up these disagreements; where a table and another disagree we show each table's own
+# number:
+
+# %%
+display(Markdown("\n".join(f"* {x}" for x in paper.INCONSISTENCIES)))
+
+# %% [markdown]
 # (mst-fig2)=
 # ## Fig. 2: error ECDFs, stand-alone dashed, enhanced solid
 #

@@ -10,6 +10,7 @@ import torch
 from ipsbook.models.fingerprint import (
     INPUT_SCALINGS,
     MODELS,
+    SAE_MODELS,
     BAaT,
     CNNLoc,
     FingerprintNet,
@@ -99,6 +100,18 @@ def test_cnnloc_layers_match_the_authors_code() -> None:
     assert parameter_count(dec) == 64 * 128 + 128 + 128 * 520 + 520 == 75_400
     with torch.no_grad():
         assert dec(model.framer(sparse_rss(520))).shape == (4, 520)
+
+
+def test_sae_models_are_those_with_a_decoder() -> None:
+    # the experiments SAE-pre-train exactly the networks listed in SAE_MODELS (CNNLoc)
+    assert SAE_MODELS == ("cnnloc",)
+    assert {m for m in MODELS if callable(getattr(build(m, 16), "sae_decoder", None))} == set(
+        SAE_MODELS)
+    model = CNNLoc(30)
+    dec = model.sae_decoder()
+    assert dec is not model.sae_decoder()  # a fresh decoder each time, not a part of the model
+    assert parameter_count(model) == part_parameter_counts(model)["total"]
+    assert not any(p is q for p in dec.parameters() for q in model.parameters())
 
 
 def test_anchor_count_only_changes_the_framer() -> None:

@@ -7,9 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from ipsbook import profiles
 from ipsbook.methods.mst import data
+from ipsbook.methods.mst import experiment as ex
 from ipsbook.methods.mst.experiment import (
     TABLES,
     VARIANTS,
@@ -53,6 +55,11 @@ TINY = {
     "max_test": {"ujiindoorloc": 16, "tampere": 16, "uji-lib": 16},
     "partitions": (0,),
 }
+ALL = ("ujiindoorloc", "tampere", "uji-lib", "uts")
+
+
+def _digest_of(run: Run, s: Settings) -> str:
+    return ex._digest(ex._definition(run, s))
 
 
 # --- the plan (no data needed) -------------------------------------------------------------------
@@ -117,6 +124,11 @@ def test_profiles_sizes():
     assert paper.partitions == tuple(range(10)) and paper.max_train == {
         d: None for d in ("ujiindoorloc", "tampere", "uji-lib", "uts")}
     assert all(paper.models[t] == ("dnn", "cnnloc", "bayescnn", "baat") for t in TABLES)
+    # CNNLoc's SAE pre-training: the authors' 40 epochs (main.py epoch_sae); quick, smoke small
+    assert paper.sae_epochs == dict.fromkeys(ALL, 40) == Settings().sae_epochs
+    assert Settings.from_profile("quick").sae_epochs == {
+        "ujiindoorloc": 5, "tampere": 40, "uji-lib": 40, "uts": 5}
+    assert Settings.from_profile("smoke").sae_epochs == dict.fromkeys(ALL, 1)
     # quick: the estimated compute fits the chapter's 25 minutes on two workers with room
     quick = Settings.from_profile("quick")
     workers = profiles.resolve("mst", "quick").workers
@@ -124,6 +136,42 @@ def test_profiles_sizes():
     cpu_s = estimate(quick)["seconds"].sum()
     assert cpu_s / workers < 0.8 * 25 * 60  # the estimate is ~1.5x the measured time
     assert estimate(paper)["seconds"].sum() > 100 * 3600  # meant for a GPU or days of CPU
+
+
+def test_sae_setting_enters_only_the_digests_of_cnnloc_runs():
+    paper = Settings.from_profile("paper")
+    runs = ex._runs(plan(paper))
+    assert {r.kind for r in runs} == {"expert", "standalone", "sequential", "collective",
+                                      "distill", "knn"}
+    more = Settings.from_profile("paper", sae_epochs=dict.fromkeys(ALL, 7))
+    off = Settings.from_profile("paper", sae_epochs=dict.fromkeys(ALL, 0))
+    for r in runs:
+        same = _digest_of(r, paper) == _digest_of(r, more) == _digest_of(r, off)
+        assert same == (r.model != "cnnloc"), r.name  # DNN, BayesCNN, bAaT, kNN: cache kept
+        assert (_digest_of(r, paper) != _digest_of(r, off)) == (r.model == "cnnloc")
+        # 0 = no pre-training = the definition (and digest) CNNLoc runs had before it existed
+        assert "sae_epochs" not in str(ex._definition(r, off))
+    # one dataset's value: only the CNNLoc runs that train on it (or use its experts) change
+    tam = Settings.from_profile("paper", sae_epochs={**paper.sae_epochs, "tampere": 3})
+    uji_expert = Run("expert", "cnnloc", "ujiindoorloc")
+    assert _digest_of(uji_expert, tam) == _digest_of(uji_expert, paper)
+    for r in (Run("expert", "cnnloc", "tampere"),
+              Run("distill", "cnnloc", "ujiindoorloc", ("uji-lib", "tampere"),
+                  flags=(True, True, True)),
+              Run("sequential", "cnnloc", "ujiindoorloc", ("uji-lib", "tampere"))):
+        assert _digest_of(r, tam) != _digest_of(r, paper)
+    # the estimate counts the pre-training of CNNLoc runs only
+    dnn_only = {"models": {t: ("dnn",) for t in TABLES}, "transfer_models": ("dnn",)}
+    assert estimate(Settings.from_profile("quick", **dnn_only))["seconds"].sum() == estimate(
+        Settings.from_profile("quick", sae_epochs=dict.fromkeys(ALL, 0), **dnn_only)
+    )["seconds"].sum()
+    quick = estimate(Settings.from_profile("quick")).set_index("run")["seconds"]
+    quick0 = estimate(Settings.from_profile("quick", sae_epochs=dict.fromkeys(ALL, 0))
+                      ).set_index("run")["seconds"]
+    extra = quick - quick0
+    assert (extra[[n for n in extra.index if "_cnnloc_" in n]] > 0).all()
+    assert (extra[[n for n in extra.index if "_cnnloc_" not in n]] == 0).all()
+    assert 20 < extra.sum() < 80  # CPU-s (profiles' comment: +40 on 2,256)
 
 
 def test_uji_lib_is_never_labelled_uts():
@@ -155,6 +203,12 @@ def test_bad_settings_give_clear_errors(tmp_path):
         Settings(models={"table9": ("dnn",)})
     with pytest.raises(ValueError, match="fraction"):
         Settings(fractions={"tampere": (0.0,)})
+    with pytest.raises(ValueError, match=r"sae_epochs\['tampere'\]=-1 must be a non-negative"):
+        Settings(sae_epochs={**dict.fromkeys(ALL, 40), "tampere": -1})
+    with pytest.raises(ValueError, match="sae_epochs"):
+        Settings(sae_epochs={**dict.fromkeys(ALL, 40), "tampere": 2.5})
+    with pytest.raises(ValueError, match="sae_epochs has no value"):
+        Settings(sae_epochs={"tampere": 3})
     with pytest.raises(ValueError, match="unknown settings"):
         Settings.from_profile("smoke", epochz=3)
     s = Settings.from_profile("smoke")
@@ -232,3 +286,48 @@ def test_same_numbers_with_one_and_two_workers(tmp_path):
     two = run_all(s, ["table1", "table4"], workers=2, artefacts_dir=tmp_path, progress=False)
     pd.testing.assert_frame_equal(one.errors, two.errors, check_exact=True)
     assert len(one.errors) == 16 * (4 + 3) + 16 * (2 + 3)
+
+
+def test_cnnloc_runs_pretrain_their_sae_and_zero_epochs_is_the_old_behaviour():
+    _need_data()
+    from ipsbook.methods.mst.train import evaluate, train_specialised
+    from ipsbook.torchutil import torch_session
+
+    run = Run("standalone", "cnnloc", "tampere", seed=0, fraction=0.1, partition=0)
+    s = Settings.from_profile("smoke", **TINY)  # sae_epochs 1
+    got = ex._execute(run, ex._Store(None, s))
+    phases = [r["phase"] for r in got["training"]]
+    assert phases == ["sae pre-training", "stand-alone"]
+    sae = got["training"][0]
+    assert sae["epochs"] == 1 and sae["trained_on"] == "Tampere" and sae["n_train"] == 32
+    assert np.isfinite(sae["final_MSE"]) and sae["final_J_MAE"] is None
+    off = Settings.from_profile("smoke", sae_epochs=dict.fromkeys(ALL, 0), **TINY)
+    plain = ex._execute(run, ex._Store(None, off))
+    assert [r["phase"] for r in plain["training"]] == ["stand-alone"]
+    # sae_epochs 0: bit for bit what the experiments did before SAE pre-training existed
+    train, test = ex._train_set(off, "tampere", 0.1, 0), ex._test_set(off, "tampere")
+    with torch_session(0, torch.device("cpu"), 1):
+        model = ex._build("cnnloc", train.n_anchors, {}, 0)
+        train_specialised(model, train, config=off.train_config("tampere", 0), seed=0)
+        before = evaluate(model, test)
+    assert np.array_equal(plain["errors"][""], before)
+    assert not np.array_equal(got["errors"][""], before)
+
+
+def test_every_fresh_cnnloc_is_pretrained_in_table1(tmp_path):
+    _need_data()
+    s = Settings.from_profile("smoke", models={"table1": ("cnnloc",)},
+                              transfer_models=("cnnloc",), **TINY)
+    res = run_all(s, ["table1"], artefacts_dir=tmp_path, knn=False, progress=False)
+    tr = res.training
+    by_kind = {k: list(g["phase"]) for k, g in tr.groupby("kind")}
+    assert by_kind["expert"].count("sae pre-training") == 3  # UJI, UJI-LIB, Tampere
+    assert by_kind["distill"][0] == "sae pre-training"
+    for kind in ("sequential", "collective"):
+        sae = [p for p in by_kind[kind] if "sae pre-training" in p]
+        assert sorted(sae) == sorted(f"{kind} sae pre-training: {d}"
+                                     for d in ("UJI", "UJI-LIB", "Tampere"))
+    assert (tr.loc[tr.phase.str.contains("sae"), "epochs"] == 1).all()
+    assert any(tmp_path.glob("experts/*/sae.ckpt")) and any(tmp_path.glob("runs/*/transfer/*sae*"))
+    again = run_all(s, ["table1"], artefacts_dir=tmp_path, knn=False, progress=False)
+    pd.testing.assert_frame_equal(again.errors, res.errors, check_exact=True)

@@ -8,6 +8,7 @@ these tests do not depend on ``ipsbook.models.fingerprint``; one smoke test uses
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -33,10 +34,14 @@ from ipsbook.methods.mst.teachers import (
     train_teacher,
 )
 from ipsbook.methods.mst.train import (
+    SAE_BATCH_SIZE,
+    SAE_EPOCHS,
+    SAE_LR,
     Checkpoint,
     TrainConfig,
     evaluate,
     model_inputs,
+    pretrain_framer,
     standardise_positions,
     summary,
     train_specialised,
@@ -148,10 +153,133 @@ def test_model_inputs_scalings():
     m.input_scaling = "cnnloc_powed"
     x = model_inputs(m, rss)
     assert x[0, 0] == 0 and x[0, 3] == 1 and x[0, 4] == 0
-    assert x[0, 2] == pytest.approx((40 / 95) ** 2.71828, rel=1e-5)
+    assert x[0, 2] == pytest.approx((40 / 95) ** 2.8, rel=1e-5)
     m.input_scaling = "made-up"
     with pytest.raises(ValueError, match="input_scaling"):
         model_inputs(m, rss)
+
+
+# --- SAE pre-training of CNNLoc's framer -----------------------------------------------------------
+
+
+def _cnnloc(n_anchors: int, seed: int = 0):
+    fingerprint = pytest.importorskip("ipsbook.models.fingerprint")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return fingerprint.build("cnnloc", n_anchors)
+
+
+def _capture_decoder(model) -> list:
+    """Keep the decoder pretrain_framer builds (it is discarded otherwise), and a copy of it as
+    it was built: ``[(decoder, initial_decoder)]``."""
+    made, build_decoder = [], model.sae_decoder
+
+    def sae_decoder():
+        dec = build_decoder()
+        made.append((dec, copy.deepcopy(dec)))
+        return dec
+
+    model.sae_decoder = sae_decoder
+    return made
+
+
+def _reconstruction_mse(model, decoder, x: torch.Tensor) -> float:
+    with torch.no_grad():
+        return float(nn.functional.mse_loss(decoder(model.framer(x)), x))
+
+
+def test_sae_pretraining_lowers_reconstruction_error_and_changes_only_the_framer():
+    # the authors' recipe as the defaults (XudongSong/CNNLoc-Access main.py / encoder_model.py)
+    assert (SAE_EPOCHS, SAE_LR, SAE_BATCH_SIZE) == (40, 1e-3, 66)
+    tr = site(400, 30, 0)
+    model = _cnnloc(30)
+    initial = copy.deepcopy(model)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    made = _capture_decoder(model)
+    x = torch.as_tensor(model_inputs(model, tr))  # the model's own input scaling
+    h = pretrain_framer(model, tr, epochs=15, seed=0, **FAST)
+    assert len(made) == 1
+    decoder, initial_decoder = made[0]
+    start = _reconstruction_mse(initial, initial_decoder, x)
+    end = _reconstruction_mse(model, decoder, x)
+    assert end < 0.1 * start  # 3.4e-3 -> 1.6e-4
+    assert h.kind == "sae" and h.completed and h.epochs == 15 and h.n_train == 400
+    assert h.metrics["MSE"] == h.metrics["loss"] and h.metrics["MSE"][-1] < h.metrics["MSE"][0]
+    assert h.trainable_parameters == 30 * 128 + 128 + 128 * 64 + 64 + 64 * 128 + 128 + 128 * 30 + 30
+    after = model.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed == {k for k in before if k.startswith("framer_net.")}  # all of F, nothing else
+    assert not model.training
+    # the decoder is not part of the model
+    assert set(after) == set(before)
+
+
+def test_sae_pretraining_is_deterministic_with_the_seed():
+    tr = site(200, 20, 1)
+    runs = []
+    for seed in (3, 3, 4):
+        model = _cnnloc(20)
+        h = pretrain_framer(model, tr, epochs=3, seed=seed, **FAST)
+        runs.append((model, h))
+    assert states_equal(runs[0][0], runs[1][0]) and runs[0][1].metrics == runs[1][1].metrics
+    assert not states_equal(runs[0][0], runs[2][0])
+
+
+def test_sae_pretraining_checkpoint_and_bad_input(tmp_path):
+    # resumable like the other phases: stopped and resumed, bit-identical to one go
+    tr = site(150, 20, 2)
+    ref = _cnnloc(20)
+    pretrain_framer(ref, tr, epochs=4, seed=1, **FAST)
+    ck = Checkpoint(tmp_path / "sae.pt", stop_after_epochs=2)
+    m = _cnnloc(20)
+    assert not pretrain_framer(m, tr, epochs=4, seed=1, checkpoint=ck, **FAST).completed
+    m = _cnnloc(20)
+    h = pretrain_framer(m, tr, epochs=4, seed=1, checkpoint=ck, **FAST)
+    assert h.completed and h.resumed_at == [2] and states_equal(m, ref)
+    with pytest.raises(TypeError, match="sae_decoder"):
+        pretrain_framer(new_model(20), tr, epochs=1, seed=0)
+    dnn = pytest.importorskip("ipsbook.models.fingerprint").build("dnn", 20)
+    with pytest.raises(TypeError, match="sae_decoder"):
+        pretrain_framer(dnn, tr, epochs=1, seed=0)
+    for kw, name in (({"epochs": 0}, "epochs"), ({"epochs": -1}, "epochs"),
+                     ({"batch_size": 0}, "batch_size"), ({"lr": -1.0}, "lr"),
+                     ({"seed": -2}, "seed")):
+        args = {"epochs": 1, "seed": 0, **kw}
+        with pytest.raises(ValueError, match=name):
+            pretrain_framer(_cnnloc(20), tr, **args)
+    with pytest.raises(ValueError, match="anchors"):
+        pretrain_framer(_cnnloc(21), tr, epochs=1, seed=0)
+
+
+def test_transfer_baselines_pretrain_every_fresh_framer():
+    from ipsbook.methods.mst.transfer import collective_transfer, sequential_transfer
+
+    src1, src2, tgt = site(120, 20, 0, 0), site(100, 24, 1, 1), site(90, 16, 2, 2)
+    cfg = TrainConfig(epochs=1, lr=1e-3, **FAST)
+    _, h = sequential_transfer("cnnloc", [src1, src2], tgt, config=cfg, seed=0,
+                               sae_epochs=[2, 3, 1])
+    names = [p.name for p in h.phases]
+    assert names == ["sae pre-training: site0", "source 1: site0", "sae pre-training: site1",
+                     "source 2: site1", "sae pre-training: site2", "target: site2"]
+    assert [p.history.epochs for p in h.phases if p.history.kind == "sae"] == [2, 3, 1]
+    # encoder="anchor": CNNLoc's second SAE layer is carried, so only source 1 is pre-trained
+    _, h = sequential_transfer("cnnloc", [src1, src2], tgt, config=cfg, seed=0, sae_epochs=2,
+                               encoder="anchor")
+    assert [p.name for p in h.phases if p.history.kind == "sae"] == ["sae pre-training: site0"]
+    _, h = collective_transfer("cnnloc", [src1, src2], tgt, config=cfg, seed=0, sae_epochs=1)
+    assert [p.name for p in h.phases] == [
+        "sae pre-training: site0", "sae pre-training: site1", "sources (jointly): site0 + site1",
+        "sae pre-training: site2", "target: site2"]
+    # 0 = the old behaviour, to the bit
+    a, ha = sequential_transfer("cnnloc", [src1], tgt, config=cfg, seed=0, sae_epochs=0)
+    b, _ = sequential_transfer("cnnloc", [src1], tgt, config=cfg, seed=0)
+    assert states_equal(a, b) and len(ha.phases) == 2
+    with pytest.raises(ValueError, match="no SAE framer"):
+        sequential_transfer("dnn", [src1], tgt, config=cfg, seed=0, sae_epochs=1)
+    with pytest.raises(ValueError, match="sae_epochs"):
+        sequential_transfer("cnnloc", [src1], tgt, config=cfg, seed=0, sae_epochs=-1)
+    with pytest.raises(ValueError, match="sae_epochs"):
+        collective_transfer("cnnloc", [src1, src2], tgt, config=cfg, seed=0, sae_epochs=[1, 1])
 
 
 # --- checkpoints -----------------------------------------------------------------------------------

@@ -153,22 +153,33 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
     },
     # Paper C (multi-surrogate teachers), ipsbook.methods.mst.experiment.Settings.from_profile:
     # targets; models per table; per dataset (UJI = ujiindoorloc) the epochs and learning rate
-    # of every phase trained on it, the teachers' epochs, and caps on training / test
-    # fingerprints (None = all); seeds of Tables 1-3; Table 4's partitions and fractions;
-    # workers: processes for run_all (one torch thread each).
+    # of every phase trained on it, the teachers' epochs, CNNLoc's SAE pre-training epochs
+    # (sae_epochs: every CNNLoc trained from fresh weights on the dataset first pre-trains its
+    # framer as an auto-encoder, train.pretrain_framer; 0 = off; the other networks ignore it
+    # and their cache digests do not contain it), and caps on training / test fingerprints
+    # (None = all); seeds of Tables 1-3; Table 4's partitions and fractions; workers: processes
+    # for run_all (one torch thread each).
     # Cost (experiment.EPOCH_MS, measured on this 2-core CPU with 1 thread, ms per fingerprint
     # per epoch; e.g. UJI stand-alone DNN 0.075, CNNLoc 0.36, BayesCNN 0.86, bAaT 1.66;
-    # distilling with two teachers DNN 0.31, CNNLoc 0.55, BayesCNN 1.5, bAaT 2.0) and the
-    # quick arithmetic, from experiment.estimate(): 129 runs = 2,256 CPU-s: 12 experts (4 models
-    # x 3 datasets, stand-alone + teacher) 708 s; the rest of Table 1 (4 models distilled on 3
-    # targets; * and ** for DNN and CNNLoc only) 914 s; Table 2 (DNN, CNNLoc) 400 s; Tables 3 /
-    # 4 (DNN) 47 / 187 s. Two workers -> ~1,130 s of compute; measured 773 s (12.9 min) wall
-    # for the whole run_all on an idle machine, inside the chapter's 25 minutes.
+    # distilling with two teachers DNN 0.31, CNNLoc 0.55, BayesCNN 1.5, bAaT 2.0; CNNLoc's SAE
+    # pre-training 0.020, i.e. 0.40 s per epoch of UJI's 19,937) and the quick arithmetic, from
+    # experiment.estimate(): 129 runs = 2,296 CPU-s: 12 experts (4 models x 3 datasets,
+    # stand-alone + teacher) 711 s; the rest of Table 1 (4 models distilled on 3 targets; * and
+    # ** for DNN and CNNLoc only) 938 s; Table 2 (DNN, CNNLoc) 414 s; Tables 3 / 4 (DNN) 47 /
+    # 187 s. Two workers -> ~1,150 s of compute. Measured 773 s (12.9 min) wall for the whole
+    # run_all on an idle machine before SAE pre-training was added (estimate 2,256 CPU-s then);
+    # the pre-training adds 40 CPU-s of estimate (27 CPU-s at the measured/estimated ratio 0.68,
+    # ~15 s wall on two workers), inside the chapter's 25 minutes.
     # UJI 3 epochs of all 19,937 (468 steps), Tampere / UJI-LIB 40; Table 4 partitions 30 / 200
-    # epochs (a 10 % partition gets about its full set's steps); five partitions.
+    # epochs (a 10 % partition gets about its full set's steps); five partitions. SAE: UJI 5
+    # epochs (1,515 RMSprop steps of batch 66, 2 s a network: reconstruction MSE 1.6e-4
+    # untrained -> 1.7e-5, 97 % of the way to the 1.2e-5 of 40 epochs), Tampere / UJI-LIB the
+    # authors' 40 (under 1 s); twelve UJI pre-trainings in all (CNNLoc's expert, its five
+    # distilling runs on UJI, the UJI phase of each of its six * / ** runs).
     # paper: Sect. 4.1 (UJI 500 @ 1e-3, Tampere 2000 @ 1e-3, UTS 400 @ 1e-4; UJI-LIB 2000 @ 1e-3
-    # like the Tampere-sized set it is), all models in all tables, ten partitions; estimate():
-    # 483 runs, 827,000 CPU-s = 230 CPU-hours (~115 h wall on 2 cores): meant for a GPU.
+    # like the Tampere-sized set it is), all models in all tables, ten partitions; SAE 40 epochs
+    # on every dataset (the CNNLoc authors' main.py: epoch_sae = 40); estimate(): 483 runs,
+    # 827,000 CPU-s = 230 CPU-hours (~115 h wall on 2 cores): meant for a GPU.
     "mst": {
         "smoke": {
             "targets": ("tampere",),
@@ -179,6 +190,7 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "partition_epochs": {"ujiindoorloc": 1, "tampere": 1, "uji-lib": 1, "uts": 1},
             "lr": {"ujiindoorloc": 1e-3, "tampere": 1e-3, "uji-lib": 1e-3, "uts": 1e-4},
             "teacher_epochs": {"ujiindoorloc": 1, "tampere": 1, "uji-lib": 1, "uts": 1},
+            "sae_epochs": {"ujiindoorloc": 1, "tampere": 1, "uji-lib": 1, "uts": 1},
             "max_train": {"ujiindoorloc": 48, "tampere": 48, "uji-lib": 48, "uts": 48},
             "max_test": {"ujiindoorloc": 64, "tampere": 64, "uji-lib": 64, "uts": 64},
             "seeds": (0,),
@@ -197,6 +209,7 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "partition_epochs": {"ujiindoorloc": 30, "tampere": 200, "uji-lib": 200, "uts": 30},
             "lr": {"ujiindoorloc": 1e-3, "tampere": 1e-3, "uji-lib": 1e-3, "uts": 1e-3},
             "teacher_epochs": {"ujiindoorloc": 3, "tampere": 40, "uji-lib": 40, "uts": 3},
+            "sae_epochs": {"ujiindoorloc": 5, "tampere": 40, "uji-lib": 40, "uts": 5},
             "max_train": {"ujiindoorloc": None, "tampere": None, "uji-lib": None, "uts": None},
             "max_test": {"ujiindoorloc": None, "tampere": None, "uji-lib": None, "uts": None},
             "seeds": (0,),
@@ -216,6 +229,7 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
                                  "uts": 400},
             "lr": {"ujiindoorloc": 1e-3, "tampere": 1e-3, "uji-lib": 1e-3, "uts": 1e-4},
             "teacher_epochs": {"ujiindoorloc": 500, "tampere": 2000, "uji-lib": 2000, "uts": 400},
+            "sae_epochs": {"ujiindoorloc": 40, "tampere": 40, "uji-lib": 40, "uts": 40},
             "max_train": {"ujiindoorloc": None, "tampere": None, "uji-lib": None, "uts": None},
             "max_test": {"ujiindoorloc": None, "tampere": None, "uji-lib": None, "uts": None},
             "seeds": (0,),

@@ -81,6 +81,7 @@ __all__ = [
     "INPUT_SCALINGS",
     "MODELS",
     "RSS_FLOOR_DBM",
+    "SAE_MODELS",
     "BAaT",
     "BayesCNN",
     "CNNLoc",
@@ -93,6 +94,10 @@ __all__ = [
 
 MODELS: tuple[str, ...] = ("dnn", "cnnloc", "bayescnn", "baat")
 
+SAE_MODELS: tuple[str, ...] = ("cnnloc",)
+"""The networks whose framer is a stacked auto-encoder's encoder, pre-trained as such before the
+network is trained (they have ``sae_decoder()``; ``ipsbook.methods.mst.train.pretrain_framer``)."""
+
 RSS_FLOOR_DBM = -110.0  # "linear01": readings at or below this floor count as 0 (not heard)
 
 #: The input scalings the models expect, by the name stored in ``model.input_scaling``. ``r`` is
@@ -104,8 +109,9 @@ INPUT_SCALINGS: dict[str, str] = {
         "BayesCNN and bAaT, whose scaling we could not read in their papers."
     ),
     "cnnloc_powed": (
-        "the CNNLoc authors' data_helper.normalizeX_powed with b = 2.71828: r > 50 (the +100 "
-        "marker) or r < -95 -> 0; r >= 0 -> 1; otherwise ((95 + r) / 95) ** 2.71828."
+        "the CNNLoc authors' data_helper.normalizeX_powed with b = 2.8, the value their main.py "
+        "sets (the function's default is 2.71828): r > 50 (the +100 marker) or r < -95 -> 0; "
+        "r >= 0 -> 1; otherwise ((95 + r) / 95) ** 2.8."
     ),
 }
 
@@ -336,10 +342,14 @@ class CNNLoc(FingerprintNet):
     * Output: their ``Dense(2, activation='elu')`` regresses min-max-normalised coordinates in
       [0, 1]; we use a linear output on standardised coordinates (an ELU output cannot go below -1,
       standardised coordinates can).
-    * SAE pre-training is not built in: :meth:`sae_decoder` returns a fresh decoder
-      ``Linear(64, 128) - ELU - Linear(128, n) - ELU`` (their ``de2``/``de-1``) for the caller to
-      pre-train ``decoder(model.framer(x)) ~ x`` with MSE, as their code does before fine-tuning
-      everything. The decoder is not part of the model and not in its parameter count.
+    * SAE pre-training is a separate step, not part of the model:
+      ``ipsbook.methods.mst.train.pretrain_framer`` puts :meth:`sae_decoder`'s fresh decoder
+      ``Linear(64, 128) - ELU - Linear(128, n) - ELU`` (their ``de2``/``de-1``) behind the framer
+      and trains ``decoder(model.framer(x)) ~ x`` with MSE on the training fingerprints, with their
+      settings (``main.py``: 40 epochs; RMSprop at 1e-3; batch 66), then discards the decoder;
+      everything is then fine-tuned, as in their code. Paper C's experiments
+      (``ipsbook.methods.mst.experiment``, ``Settings.sae_epochs``) pre-train every CNNLoc they
+      train from fresh weights. The decoder is not part of the model nor in its parameter count.
 
     Input scaling ``"cnnloc_powed"``: their ``normalizeX_powed``. Parameters at 520 anchors:
     269,052 (the same in Keras: no layer here has PyTorch-only parameters); decoder 75,400.

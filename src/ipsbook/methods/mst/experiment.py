@@ -34,6 +34,18 @@ row; bAaT's Table 1 ``++`` is its Table 2 ``++``). Kinds:
 * ``knn``: beyond the paper, distance-weighted kNN (k = 3, 4, 5, missing -> -110 dBm) on the
   same training set as the networks of that row (:mod:`.knn`), one row per k.
 
+**CNNLoc's SAE pre-training.** CNNLoc pre-trains its stacked auto-encoder before its network is
+trained (the authors' code; :func:`.train.pretrain_framer`). Here every CNNLoc network that meets
+a dataset with fresh weights has its framer pre-trained on that training set first, for
+``Settings.sae_epochs[dataset]`` epochs (0 = off), with the run's seed: the stand-alone model of
+an expert, a Table 4 stand-alone partition model, every distilling run's model (so a stand-alone
+model and its distilled counterpart still start from the same, pre-trained, weights), and in the
+transfer baselines every phase whose framer is fresh -- with the default ``encoder="framer"`` all
+of them, since each dataset's encoder (the whole framer) is re-initialised; see
+:mod:`.transfer`. Each pre-training is a row of ``Results.training``: phase ``"sae pre-training"``
+(transfer runs: ``"sequential sae pre-training: UJI"`` ...). The other three networks have no
+SAE; ``sae_epochs`` enters only CNNLoc runs' digests, and only when positive.
+
 **Pairs.** Sources of a target are the other two of (UJI, third, Tampere) in that order, so the
 paper's pairs come out with ``third="uts"`` (UTS & Tampere -> UJI, UJI & Tampere -> UTS, UJI &
 UTS -> Tampere; Table 3's † / ‡ in the paper's order) and ours with the default
@@ -62,7 +74,8 @@ resumes where it stopped. Changing a setting changes the digests of what depends
 **Measured cost** (this 2-core AMD EPYC, 1 torch thread, batch 128; milliseconds per training
 fingerprint per epoch, :data:`EPOCH_MS`; per-dataset subsets of 1,024 (DNN, CNNLoc) / 512
 (BayesCNN, bAaT) fingerprints, second epoch; "distil" = Expert Distilling with two teachers,
-all constraints (bAaT without J_FI))::
+all constraints (bAaT without J_FI); "SAE" = CNNLoc's SAE pre-training, batch 66, on the whole
+training sets, median of epochs 2 onwards, median of 3-5 repeats)::
 
     model     phase        UJI    Tampere  UJI-LIB
     DNN       stand-alone  0.075  0.102    0.085
@@ -77,10 +90,12 @@ all constraints (bAaT without J_FI))::
     bAaT      stand-alone  1.664  3.550    2.351
               teacher      0.629  1.145    0.686
               distil       1.993  4.150    2.268
+    CNNLoc    SAE          0.020  0.030    0.022
 
 A stand-alone epoch on the whole UJI training set (19,937) therefore takes 1.5 s (DNN), 7.2 s
-(CNNLoc), 17 s (BayesCNN) and 33 s (bAaT). :func:`estimate` turns these numbers into the cost of
-a plan (every phase's epochs x fingerprints x ms, plus evaluation and the teachers' forward pass).
+(CNNLoc), 17 s (BayesCNN) and 33 s (bAaT); an SAE pre-training epoch of CNNLoc 0.40 s.
+:func:`estimate` turns these numbers into the cost of a plan (every phase's epochs x
+fingerprints x ms, plus evaluation and the teachers' forward pass).
 
 **Profiles** (``profiles.resolve("mst", profile)``; the arithmetic is in the comment there):
 
@@ -93,16 +108,20 @@ a plan (every phase's epochs x fingerprints x ms, plus evaluation and the teache
   3 epochs (468 Adam steps: DNN reaches 12.8 m, CNNLoc 29 m), on Tampere and UJI-LIB 40 (240 /
   200 steps), teachers likewise; Table 4's partitions 30 (UJI) / 200 (Tampere, UJI-LIB)
   epochs, so a 10 % partition gets about the steps of its full set (UJI 1 %: 60), five
-  partitions. :func:`estimate`: 129 runs, 2,256 CPU-s = 12 experts 708 + the rest of Table 1
-  914 + Table 2 400 + Table 3 47 + Table 4 187; on two workers about 1,130 s of compute.
-  Measured (``run_all(Settings.from_profile("quick"), workers=2)``, fresh ``artefacts_dir``,
-  otherwise idle machine): 773 s (12.9 min; the runs' own wall times sum to 1,537 s, 0.68 of
-  the estimate, which errs on the safe side; 862 s for the first 117 of them while another
-  test run shared the CPU for five minutes). A second call with the same ``artefacts_dir``
-  takes about a second. The notebooks' start-up, data loading and plotting fit in the rest of
-  the 25 minutes.
+  partitions; CNNLoc's SAE pre-training 5 epochs on UJI (2 s, 97 % of the reconstruction gain
+  of 40), the authors' 40 on Tampere and UJI-LIB. :func:`estimate`: 129 runs, 2,296 CPU-s = 12
+  experts 711 + the rest of Table 1 938 + Table 2 414 + Table 3 47 + Table 4 187; on two
+  workers about 1,150 s of compute. Measured before the SAE pre-training was added (estimate
+  2,256 CPU-s then; the pre-training adds 40) with
+  ``run_all(Settings.from_profile("quick"), workers=2)``, fresh ``artefacts_dir``, otherwise
+  idle machine: 773 s (12.9 min; the runs' own wall times sum to 1,537 s, 0.68 of the estimate,
+  which errs on the safe side; 862 s for the first 117 of them while another test run shared
+  the CPU for five minutes); the 40 CPU-s add about 15 s of wall time on two workers. A second
+  call with the same ``artefacts_dir`` takes about a second. The notebooks' start-up, data
+  loading and plotting fit in the rest of the 25 minutes.
 * ``paper``: Sect. 4.1: UJI 500 epochs @ 1e-3, Tampere 2000 @ 1e-3, UTS 400 @ 1e-4, batch 128,
-  all four models in all tables, ten partitions, the full training sets. UJI-LIB gets Tampere's
+  all four models in all tables, ten partitions, the full training sets; CNNLoc's SAE
+  pre-training 40 epochs on every dataset (the authors' ``epoch_sae``). UJI-LIB gets Tampere's
   2000 epochs @ 1e-3: the paper's schedule follows the set's size (the two small sets get the
   most epochs), and UJI-LIB (576 fingerprints, 5 batches an epoch) is Tampere-sized (697); UTS's
   400 epochs @ 1e-4 would give it 2,000 Adam steps at a tenth of the rate where UTS itself
@@ -139,14 +158,23 @@ import torch
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from ...models.fingerprint import MODELS, build
+from ...models.fingerprint import MODELS, SAE_MODELS, build
 from ...torchutil import resolve_device, torch_session
 from . import data
 from .distill import ABLATIONS, DistillOptions, distill
 from .knn import K_VALUES, MISSING_DBM, knn_errors
 from .losses import DEFAULT_LAMBDAS, normalise_lambdas
 from .teachers import Teacher, TeacherConfig, train_teacher
-from .train import Checkpoint, TrainConfig, evaluate, summary, train_specialised
+from .train import (
+    CNNLOC_POWER,
+    SAE_EPOCHS,
+    Checkpoint,
+    TrainConfig,
+    evaluate,
+    pretrain_framer,
+    summary,
+    train_specialised,
+)
 from .transfer import ENCODERS, SHARED, collective_transfer, sequential_transfer
 
 __all__ = [
@@ -213,6 +241,9 @@ EPOCH_MS: dict[str, dict[str, dict[str, float]]] = {
         "bayescnn": {"ujiindoorloc": 1.502, "tampere": 2.495, "uji-lib": 1.695},
         "baat": {"ujiindoorloc": 1.993, "tampere": 4.150, "uji-lib": 2.268},
     },
+    "sae": {  # SAE pre-training of the framer (CNNLoc only), batch 66, whole training sets
+        "cnnloc": {"ujiindoorloc": 0.020, "tampere": 0.030, "uji-lib": 0.022},
+    },
     "eval": {  # one forward pass in eval mode, batches of 4096
         "dnn": {"ujiindoorloc": 0.015, "tampere": 0.028, "uji-lib": 0.013},
         "cnnloc": {"ujiindoorloc": 0.115, "tampere": 0.166, "uji-lib": 0.102},
@@ -274,6 +305,12 @@ def _pos_float(what: str, v: object) -> float:
     return float(v)
 
 
+def _nonneg_int(what: str, v: object) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+        raise ValueError(f"{what}={v!r} must be a non-negative integer")
+    return int(v)
+
+
 def _cap(what: str, v: object) -> int | None:
     return None if v is None else _pos_int(what, v)
 
@@ -300,6 +337,7 @@ def _seeds(what: str, v: object) -> tuple[int, ...]:
 
 _PAPER_EPOCHS = {"ujiindoorloc": 500, "tampere": 2000, "uji-lib": 2000, "uts": 400}
 _PAPER_LR = {"ujiindoorloc": 1e-3, "tampere": 1e-3, "uji-lib": 1e-3, "uts": 1e-4}
+_PAPER_SAE_EPOCHS = dict.fromkeys(("ujiindoorloc", "tampere", "uji-lib", "uts"), SAE_EPOCHS)
 
 
 @dataclass(frozen=True)
@@ -319,7 +357,11 @@ class Settings:
     batch 128; ``partition_epochs``: Table 4's epochs per target where they differ (the paper
     keeps the dataset's epochs, so a 1 % partition gets 1/100 of the steps);
     ``teacher_epochs``: Expert Training's epochs per source dataset (WGAN-GP rate
-    ``teacher_lr``). ``max_train`` / ``max_test``: at most that many fingerprints per set (a
+    ``teacher_lr``). ``sae_epochs``: per dataset, the SAE pre-training epochs of every CNNLoc
+    framer trained from fresh weights on it, Table 4's partitions included
+    (:func:`.train.pretrain_framer`, the CNNLoc authors' recipe: MSE, RMSprop 1e-3, batch 66;
+    paper profile 40, their ``epoch_sae``; 0 = none; the other networks have no SAE and ignore
+    it). ``max_train`` / ``max_test``: at most that many fingerprints per set (a
     seeded random subset; None = all), applied to Table 4's partitions too. ``seeds``: runs of
     Tables 1-3; ``partitions``: Table 4's partition seeds; ``fractions``: Table 4's shares of
     each target's training set. ``lambdas``: λ1..λ4 (eq. 12). ``num_threads``: torch threads per
@@ -337,6 +379,7 @@ class Settings:
     lr: Mapping[str, float] = field(default_factory=lambda: dict(_PAPER_LR))
     teacher_epochs: Mapping[str, int] = field(default_factory=lambda: dict(_PAPER_EPOCHS))
     teacher_lr: float = 1e-4
+    sae_epochs: Mapping[str, int] = field(default_factory=lambda: dict(_PAPER_SAE_EPOCHS))
     max_train: Mapping[str, int | None] = field(default_factory=dict)
     max_test: Mapping[str, int | None] = field(default_factory=dict)
     seeds: tuple[int, ...] = (0,)
@@ -388,10 +431,11 @@ class Settings:
                                tuple(dict.fromkeys(_model(m) for m in names)))
         for name, check in (("epochs", _pos_int), ("partition_epochs", _pos_int),
                             ("lr", _pos_float),
-                            ("teacher_epochs", _pos_int), ("max_train", _cap),
+                            ("teacher_epochs", _pos_int), ("sae_epochs", _nonneg_int),
+                            ("max_train", _cap),
                             ("max_test", _cap), ("fractions", _fractions)):
             object.__setattr__(self, name, _per_dataset(getattr(self, name), name, check))
-        for name in ("epochs", "lr", "teacher_epochs"):
+        for name in ("epochs", "lr", "teacher_epochs", "sae_epochs"):
             missing = [d for d in ours if d not in getattr(self, name)]
             if missing:
                 raise ValueError(f"{name} has no value for {missing}")
@@ -465,6 +509,11 @@ class Settings:
         epochs = self.partition_epochs.get(d, self.epochs[d]) if partition >= 0 else self.epochs[d]
         return TrainConfig(epochs=epochs, lr=self.lr[d], num_threads=self.num_threads,
                            device=self.device, restore_best=False)
+
+    def sae(self, model: str, dataset: str) -> int:
+        """SAE pre-training epochs of a fresh ``model`` on ``dataset``: ``sae_epochs`` for the
+        networks with an SAE framer (:data:`ipsbook.models.fingerprint.SAE_MODELS`), else 0."""
+        return self.sae_epochs[_dataset(dataset)] if model in SAE_MODELS else 0
 
     def teacher_config(self, dataset: str) -> TeacherConfig:
         d = _dataset(dataset)
@@ -673,17 +722,25 @@ def _digest(obj: Any) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def _dataset_def(s: Settings, d: str, partition: int = -1) -> dict[str, Any]:
-    return {"dataset": d, "epochs": s.train_config(d, partition).epochs, "lr": s.lr[d],
-            "max_train": s.max_train.get(d), "max_test": s.max_test.get(d)}
+def _dataset_def(s: Settings, d: str, partition: int = -1, model: str = "") -> dict[str, Any]:
+    """What a run trained on ``d`` depends on of the dataset's settings. ``sae_epochs`` enters
+    only for a network that is SAE-pre-trained, and only when positive: the digests of the
+    other networks' runs, and those of CNNLoc runs without pre-training, stay as they were."""
+    out = {"dataset": d, "epochs": s.train_config(d, partition).epochs, "lr": s.lr[d],
+           "max_train": s.max_train.get(d), "max_test": s.max_test.get(d)}
+    if s.sae(model, d) > 0:
+        out["sae_epochs"] = s.sae(model, d)
+    return out
 
 
 def _definition(run: Run, s: Settings) -> dict[str, Any]:
     """Everything a run's numbers depend on (its artefacts' digest)."""
     d: dict[str, Any] = {"version": CACHE_VERSION, **asdict(run),
-                         "target": _dataset_def(s, run.target, run.partition)}
+                         "target": _dataset_def(s, run.target, run.partition, run.model)}
     if run.kind != "knn":
         d["model_kw"] = s.model_kw.get(run.model, {})
+    if run.model == "cnnloc":  # its input scaling's exponent (changed from e to 2.8)
+        d["cnnloc_power"] = CNNLOC_POWER
     if run.kind == "expert":
         d["teacher"] = {"epochs": s.teacher_epochs[run.target], "lr": s.teacher_lr}
     elif run.kind == "distill":
@@ -691,7 +748,7 @@ def _definition(run: Run, s: Settings) -> dict[str, Any]:
         d["lambdas"] = list(s.lambdas)
         d["options"] = asdict(s.options)
     elif run.kind in ("sequential", "collective"):
-        d["sources_def"] = [_dataset_def(s, x) for x in run.sources]
+        d["sources_def"] = [_dataset_def(s, x, model=run.model) for x in run.sources]
         d["encoder"], d["shared"] = s.encoder, s.shared
     elif run.kind == "knn":
         d["knn"] = {"k": list(s.knn_k), "missing": MISSING_DBM}
@@ -816,7 +873,7 @@ def _phase_row(run: Run, phase: str, datasets: Sequence[str], summ: Mapping[str,
         "dataset": data.label(run.target), "phase": phase,
         "trained_on": " + ".join(datasets), "seed": run.seed, "fraction": run.fraction,
         "partition": run.partition, **{k: summ.get(k) for k in keep},
-        "final_J_MAE": summ.get("final_J_MAE"),
+        "final_J_MAE": summ.get("final_J_MAE"), "final_MSE": summ.get("final_MSE"),
     }
 
 
@@ -857,8 +914,18 @@ def _train_and_evaluate(run: Run, store: _Store, dev: torch.device) -> dict[str,
         return {"errors": errors, "training": rows, "n_train": len(train)}
     kw = s.model_kw.get(run.model, {})
     cfg = s.train_config(target, run.partition)
+
+    def pretrain(model: torch.nn.Module) -> None:
+        """SAE pre-training of a fresh CNNLoc on the run's training set (a phase row)."""
+        if s.sae(run.model, target) > 0:
+            h = pretrain_framer(model, train, epochs=s.sae(run.model, target), seed=run.seed,
+                                num_threads=s.num_threads, device=s.device,
+                                checkpoint=store.checkpoint(run, "sae"))
+            rows.append(_phase_row(run, "sae pre-training", [label], h.summary()))
+
     if run.kind in ("expert", "standalone"):
         model = _build(run.model, train.n_anchors, kw, run.seed)
+        pretrain(model)
         h = train_specialised(model, train, config=cfg, seed=run.seed,
                               checkpoint=store.checkpoint(run, "standalone"))
         rows.append(_phase_row(run, "stand-alone", [label], h.summary()))
@@ -870,6 +937,7 @@ def _train_and_evaluate(run: Run, store: _Store, dev: torch.device) -> dict[str,
     elif run.kind == "distill":
         teachers = [_expert(e, store)[1] for e in run.experts()]
         model = _build(run.model, train.n_anchors, kw, run.seed)
+        pretrain(model)
         h = distill(model, train, teachers, lambdas=s.lambdas, config=cfg, seed=run.seed,
                     ablation=_symbol(run.flags), options=s.options,
                     checkpoint=store.checkpoint(run, "distill"))
@@ -880,7 +948,8 @@ def _train_and_evaluate(run: Run, store: _Store, dev: torch.device) -> dict[str,
         sources = [_train_set(s, x) for x in run.sources]
         common = {"config": cfg, "seed": run.seed, "encoder": s.encoder, "shared": s.shared,
                   "model_kw": kw, "checkpoint_dir": store.checkpoint_dir(run),
-                  "checkpoint_every": s.checkpoint_every}
+                  "checkpoint_every": s.checkpoint_every,
+                  "sae_epochs": [s.sae(run.model, x) for x in (*run.sources, target)]}
         if run.kind == "sequential":
             model, th = sequential_transfer(
                 run.model, sources, train,
@@ -1100,7 +1169,8 @@ def estimate(settings: Settings, tables: Iterable[str] = TABLES, *,
     """Estimated CPU seconds of every run of ``tables`` (one thread, this machine's
     :data:`EPOCH_MS`): each phase's epochs x training fingerprints x ms per fingerprint, plus
     the evaluation on the test set and, for an expert, the teacher's pass over its source set
-    (``epoch_ms["eval"]``). Distilling with one teacher counts the mean of the stand-alone and
+    (``epoch_ms["eval"]``), and CNNLoc's SAE pre-training (``epoch_ms["sae"]``) of every fresh
+    network. Distilling with one teacher counts the mean of the stand-alone and
     two-teacher costs; UTS counts as UJI. Columns: run, kind, model, target, seconds.
     ``.seconds.sum()`` / ``workers`` is the compute part of the wall time."""
     return pd.DataFrame([
@@ -1122,6 +1192,9 @@ def _run_seconds(run: Run, s: Settings,
         return _KNN_S_PER_PAIR * n * n_test * len(s.knn_k)
     epochs = s.train_config(t, run.partition).epochs
     sec = n_test * ms("eval", m, t) / 1e3
+    if s.sae(m, t) > 0 and (run.kind in ("expert", "standalone", "distill")
+                            or s.encoder == "framer"):
+        sec += s.sae(m, t) * n * ms("sae", m, t) / 1e3  # the fresh network's SAE pre-training
     if run.kind in ("expert", "standalone"):
         sec += epochs * n * ms("standalone", m, t) / 1e3
         if run.kind == "expert":
@@ -1134,7 +1207,9 @@ def _run_seconds(run: Run, s: Settings,
     else:  # sequential, collective
         sec += epochs * n * ms("standalone", m, t) / 1e3
         joint = s.joint_config(run.sources).epochs
-        for x in run.sources:
+        for i, x in enumerate(run.sources):
             ex = s.epochs[x] if run.kind == "sequential" else joint
             sec += ex * _train_size(s, x) * ms("standalone", m, x) / 1e3
+            if s.sae(m, x) > 0 and (i == 0 or s.encoder == "framer"):
+                sec += s.sae(m, x) * _train_size(s, x) * ms("sae", m, x) / 1e3
     return sec

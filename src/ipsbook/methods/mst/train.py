@@ -30,6 +30,11 @@ What this module adds, and the choices made where the paper is silent:
 * **Speed.** Everything in memory as tensors; shuffled mini-batches by index arithmetic; no
   per-sample Python. :attr:`TrainHistory.samples_per_s` reports the training throughput.
 
+* **SAE pre-training** (CNNLoc only, :func:`pretrain_framer`): before its network is trained,
+  CNNLoc's framer (its stacked auto-encoder's encoder) is pre-trained as an auto-encoder on the
+  same training fingerprints, as the CNNLoc authors' code does; the caller (the experiments,
+  :mod:`.experiment`) decides when.
+
 The epoch loop, checkpointing and history are shared with :mod:`.teachers` and :mod:`.distill`.
 """
 
@@ -60,12 +65,17 @@ from .losses import mae_loss
 
 __all__ = [
     "PAPER_SCHEDULE",
+    "SAE_BATCH_SIZE",
+    "SAE_EPOCHS",
+    "SAE_LR",
     "Checkpoint",
     "TrainConfig",
     "TrainHistory",
     "evaluate",
+    "has_sae",
     "model_inputs",
     "predict",
+    "pretrain_framer",
     "standardise_positions",
     "summary",
     "train_specialised",
@@ -80,6 +90,15 @@ PAPER_SCHEDULE: dict[str, tuple[int, float]] = {
 UJI-LIB, our stand-in for UTS, is not in the paper; the profiles decide what it gets."""
 
 PAPER_BATCH_SIZE = 128
+
+SAE_EPOCHS = 40
+"""CNNLoc's SAE pre-training epochs in its authors' code (``XudongSong/CNNLoc-Access``,
+``main.py``: ``epoch_sae = 40``); see :func:`pretrain_framer`."""
+SAE_LR = 1e-3
+"""The authors' SAE learning rate: RMSprop at 1e-3, the first optimiser of ``main.py``'s sweep
+(``OPT = [RMSprop, Adamax]``, ``LR_23 = [0.001, ...]`` for RMSprop)."""
+SAE_BATCH_SIZE = 66
+"""The authors' batch size in every ``fit`` of ``encoder_model.py`` (``batch_size=66``)."""
 
 
 # --- configuration and history -----------------------------------------------------------------
@@ -430,7 +449,12 @@ def _unpack_np_state(state: Mapping[str, Any]) -> dict[str, Any]:
 # --- inputs, positions, prediction --------------------------------------------------------------
 
 
-def _cnnloc_powed(rss: np.ndarray, b: float = 2.71828) -> np.ndarray:
+CNNLOC_POWER = 2.8
+"""The exponent b of CNNLoc's power scaling: 2.8, as the authors' ``main.py`` sets it for their
+experiments (their ``data_helper.normalizeX_powed`` defaults to 2.71828)."""
+
+
+def _cnnloc_powed(rss: np.ndarray, b: float = CNNLOC_POWER) -> np.ndarray:
     """The CNNLoc authors' ``normalizeX_powed`` (see ``ipsbook.models.fingerprint``)."""
     r = np.asarray(rss, np.float64)
     out = np.where(r >= 0, 1.0, np.power(np.clip((95.0 + r) / 95.0, 0.0, None), b))
@@ -597,6 +621,142 @@ def trainable(modules: list[nn.Module]) -> list[nn.Parameter]:
 def make_adam(params: list[nn.Parameter], lr: float) -> torch.optim.Adam:
     """Adam with Keras' defaults (paper C used TensorFlow 2.11): β = (0.9, 0.999), ε = 1e-7."""
     return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-7)
+
+
+# --- SAE pre-training of the framer (CNNLoc) ---------------------------------------------------
+
+
+def has_sae(model: nn.Module) -> bool:
+    """Whether ``model`` has a stacked auto-encoder framer to pre-train (a ``sae_decoder``)."""
+    return callable(getattr(model, "sae_decoder", None))
+
+
+def pretrain_framer(
+    model: nn.Module,
+    train_set: FingerprintSet,
+    *,
+    epochs: int = SAE_EPOCHS,
+    seed: int,
+    lr: float = SAE_LR,
+    batch_size: int = SAE_BATCH_SIZE,
+    num_threads: int | None = None,
+    device: str | None = None,
+    amp: bool = True,
+    checkpoint: Checkpoint | None = None,
+    progress: bool = False,
+) -> TrainHistory:
+    """Pre-train ``model``'s framer as the encoder of a stacked auto-encoder, in place (CNNLoc).
+
+    The recipe of the CNNLoc authors' code (``XudongSong/CNNLoc-Access``, ``encoder_model.py``:
+    ``fnBuildAEModel`` and the ``Train_AE`` branch of ``EncoderDNN.fit``; the settings in
+    ``main.py``): a decoder ``Linear(64, 128) - ELU - Linear(128, n) - ELU``
+    (``model.sae_decoder()``, their ``de2``/``de-1``) is put behind the framer, and
+    ``decoder(framer(x)) ~ x`` is trained with the mean squared error (Keras ``'mse'``) on the
+    scaled training fingerprints ``x`` -- the same inputs, scaled as the model scales them
+    (:func:`model_inputs`), that the network is trained on afterwards (their
+    ``self.normalize_x``; their validation set only reports a loss, no early stopping) -- for
+    ``epochs`` epochs (:data:`SAE_EPOCHS` = their ``epoch_sae``) of shuffled mini-batches of
+    ``batch_size`` (:data:`SAE_BATCH_SIZE`) with RMSprop at ``lr`` (:data:`SAE_LR`; Keras'
+    RMSprop: ρ = 0.9, ε = 1e-7). The decoder is then discarded; the pre-trained framer stays
+    trainable (their ``layer.trainable = True``: it is fine-tuned with everything else).
+    Only the framer's parameters change (nothing else is in the graph); the position buffers are
+    not touched.
+
+    Deterministic for a ``seed`` on CPU: the decoder's initial weights and the batch order come
+    from two streams of ``numpy.random.SeedSequence(seed)``, so they are not the draws that built
+    the network under the same seed. ``amp``: bfloat16 autocast on CUDA. ``checkpoint``: as in
+    :func:`train_specialised` (a finished one returns at once, its framer loaded).
+    Returns the history: ``metrics["MSE"]`` (= ``"loss"``) per epoch, on the scaled inputs. The
+    model is left in eval mode on the training device.
+
+    Raises:
+        TypeError: a model without a ``sae_decoder`` (only CNNLoc has one) or without the
+            framer/extractor/regressor interface.
+        ValueError: a set with another number of anchors than the model's; ``epochs``,
+            ``batch_size``, ``lr`` or ``seed`` out of range.
+    """
+    check_model(model)
+    if not has_sae(model):
+        raise TypeError(
+            f"{type(model).__name__} has no sae_decoder: only a network whose framer is a "
+            "stacked auto-encoder's encoder (CNNLoc) can be SAE-pre-trained"
+        )
+    check_anchors(model, train_set, "train_set")
+    epochs = _check_pos_int("epochs", epochs)
+    B = _check_pos_int("batch_size", batch_size)
+    lr = _check_pos_float("lr", lr)
+    seed = _check_seed(seed)
+    if num_threads is not None:
+        _check_pos_int("num_threads", num_threads)
+    framer = model.framer_net
+    dev = resolve_device(device)
+    init_seed, order_seed = (int(s.generate_state(1)[0])
+                             for s in np.random.SeedSequence(seed).spawn(2))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(init_seed)
+        decoder = model.sae_decoder()
+    params = trainable([framer, decoder])
+    n = len(train_set)
+    hist = TrainHistory(
+        kind="sae",
+        n_train=n,
+        samples_per_epoch=n,
+        trainable_parameters=sum(p.numel() for p in params),
+        device=str(dev),
+    )
+    x_np = model_inputs(model, train_set)
+    if hasattr(model, "check_input"):
+        model.check_input(x_np)
+    signature = {
+        "kind": "sae",
+        "seed": seed,
+        "model": type(model).__name__,
+        "parameters": hist.trainable_parameters,
+        "lr": lr,
+        "batch_size": B,
+        "data": data_digest(x_np),
+    }
+    rng = np.random.default_rng(order_seed)
+    with torch_session(seed, dev, num_threads):
+        model.to(dev)
+        decoder.to(dev)
+        x = torch.as_tensor(x_np, device=dev)
+        opt = torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-7)
+        steps = -(-n // B)
+
+        def run_epoch(order: torch.Tensor) -> dict[str, float]:
+            framer.train()
+            decoder.train()
+            total = torch.zeros((), device=dev)
+            for s in range(steps):
+                xb = x[order[s * B : (s + 1) * B]]
+                with autocast(dev, amp):
+                    x_hat = decoder(model.framer(xb))
+                loss = nn.functional.mse_loss(x_hat.float(), xb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.detach() * len(xb)
+            mse = float(total) / n
+            return {"loss": mse, "MSE": mse}
+
+        run_epochs(
+            hist=hist,
+            n=n,
+            epochs=epochs,
+            rng=rng,
+            dev=dev,
+            modules={"framer": framer, "decoder": decoder},
+            optimizers={"rmsprop": opt},
+            run_epoch=run_epoch,
+            restore_best=False,
+            checkpoint=checkpoint,
+            signature=signature,
+            progress=progress,
+            desc=f"{type(model).__name__} SAE pre-training",
+        )
+    model.eval()
+    return hist
 
 
 # --- stand-alone training -----------------------------------------------------------------------

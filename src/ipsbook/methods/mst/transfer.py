@@ -79,10 +79,20 @@ target network gets the jointly trained body and a fresh encoder and is trained 
 learns to map the target into the feature space the shared body already reads). With a
 ``val_set`` the best target epoch is restored, as in stand-alone training.
 
+**SAE pre-training** (CNNLoc, ``sae_epochs`` > 0): whenever a network's framer is fresh weights
+about to meet a dataset -- no part of it carried in from another network -- it is first
+pre-trained as a stacked auto-encoder on that dataset (:func:`~.train.pretrain_framer`, the
+CNNLoc authors' recipe), as CNNLoc does before its network is trained. With the default
+``encoder="framer"`` that is every phase (each dataset's encoder is the whole, re-initialised
+framer); with ``encoder="anchor"`` CNNLoc's second SAE layer is carried, so only the networks
+that nothing is carried into are pre-trained (source 1 in (*), the first source's network in
+(**)). Each pre-training is recorded as a phase ``"sae pre-training: <dataset>"`` just before
+the phase it prepares.
+
 **Schedule and seeds.** Each phase runs ``config.epochs`` epochs at ``config.lr`` (batch 128,
 Adam), as :func:`~.train.train_specialised`; ``source_configs`` / ``source_config`` may give the
 source phases their own datasets' schedules (the paper's are per dataset, Sect. 4.1). A phase's
-seed, used both to initialise its network and to train it, is drawn from
+seed, used to initialise its network, to pre-train its framer and to train it, is drawn from
 ``numpy.random.SeedSequence(seed)``; on CPU the result is bit-identical for a given seed. CPU by
 default, CUDA when available (``TrainConfig.device``). With ``checkpoint_dir`` every phase
 saves a :class:`~.train.Checkpoint` there, so an interrupted run resumes where it stopped.
@@ -111,8 +121,10 @@ from .train import (
     autocast,
     check_anchors,
     data_digest,
+    has_sae,
     make_adam,
     model_inputs,
+    pretrain_framer,
     representations,
     run_epochs,
     standardise_positions,
@@ -349,11 +361,63 @@ def _checkpoint(
     encoder: str,
     shared: str,
     k: int,
+    what: str = "phase",
 ) -> Checkpoint | None:
     if checkpoint_dir is None:
         return None
-    path = Path(checkpoint_dir) / f"{method}_{name}_{encoder}_{shared}_phase{k}.pt"
+    path = Path(checkpoint_dir) / f"{method}_{name}_{encoder}_{shared}_{what}{k}.pt"
     return Checkpoint(path, every_epochs=every)
+
+
+def _check_sae_epochs(value: object, n_sets: int, name: str) -> list[int]:
+    """``sae_epochs``: one non-negative int for every dataset, or one per source then the
+    target's; a positive value needs a network with an SAE framer (CNNLoc)."""
+    vals = list(value) if isinstance(value, Sequence) and not isinstance(value, str) \
+        else [value] * n_sets
+    if len(vals) != n_sets:
+        raise ValueError(
+            f"sae_epochs has {len(vals)} entries; give one int, or one per source followed by "
+            f"the target's ({n_sets})"
+        )
+    for v in vals:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise ValueError(f"sae_epochs={value!r}: {v!r} is not a non-negative integer")
+    if any(vals) and not has_sae(build(name, PROBE_ANCHORS[0])):
+        raise ValueError(
+            f"sae_epochs={value!r}, but {name} has no SAE framer to pre-train (only CNNLoc has "
+            "one); pass sae_epochs=0"
+        )
+    return [int(v) for v in vals]
+
+
+def _framer_is_own(specific: Sequence[str]) -> Callable[[nn.Module], bool]:
+    """Whether every framer parameter of a network is in ``specific`` (nothing carried in)."""
+
+    def own(model: nn.Module) -> bool:
+        names = [f"framer_net.{k}" for k, _ in model.framer_net.named_parameters()]
+        return set(names) <= set(specific)
+
+    return own
+
+
+def _pretrain(
+    hist: TransferHistory,
+    model: nn.Module,
+    fs: FingerprintSet,
+    epochs: int,
+    cfg: TrainConfig,
+    seed: int,
+    checkpoint: Checkpoint | None,
+) -> None:
+    """SAE pre-training of ``model``'s framer on ``fs`` (nothing when ``epochs`` is 0), recorded
+    as a phase of its own."""
+    if epochs <= 0:
+        return
+    h = pretrain_framer(
+        model, fs, epochs=epochs, seed=seed, num_threads=cfg.num_threads, device=cfg.device,
+        amp=cfg.amp, checkpoint=checkpoint, progress=cfg.progress,
+    )
+    hist.phases.append(TransferPhase(f"sae pre-training: {fs.label}", [fs.label], h))
 
 
 def _train_target(
@@ -369,8 +433,10 @@ def _train_target(
     shared: str,
     checkpoint: Checkpoint | None,
     on_transfer: OnTransfer | None,
+    pretrain: Callable[[nn.Module], None] | None = None,
 ) -> tuple[TrainHistory, int]:
-    """Carry the body into the target network, freeze it if asked, train, unfreeze."""
+    """Carry the body into the target network, freeze it if asked, pre-train its framer if
+    asked (after ``on_transfer``), train, unfreeze."""
     carry_over(previous, model, carried)
     frozen = _named_parameters(model, carried) if shared == "frozen" else []
     n_frozen = sum(p.numel() for p in frozen)
@@ -379,6 +445,8 @@ def _train_target(
     try:
         if on_transfer is not None:
             on_transfer(phase, previous, model)
+        if pretrain is not None:
+            pretrain(model)
         hist = train_specialised(
             model, target_train, val_set, config=config, seed=seed, checkpoint=checkpoint
         )
@@ -406,6 +474,7 @@ def sequential_transfer(
     checkpoint_dir: str | os.PathLike[str] | None = None,
     checkpoint_every: int = 1,
     on_transfer: OnTransfer | None = None,
+    sae_epochs: int | Sequence[int] = 0,
 ) -> tuple[nn.Module, TransferHistory]:
     """Table 1's (*): network ``name`` trained on source 1, then on source 2, ..., then on the
     target, its body carried from each dataset to the next and its encoder re-initialised (see
@@ -416,13 +485,16 @@ def sequential_transfer(
     one of :data:`ENCODERS`; ``shared``: one of :data:`SHARED` (the target phase only; source
     phases train everything). ``model_kw`` goes to :func:`ipsbook.models.fingerprint.build`.
     ``on_transfer(phase, previous, model)`` is called right after each carry-over, before that
-    phase trains (``model`` already frozen where asked). Returns the trained target network (eval
-    mode, on the training device) and a :class:`TransferHistory`.
+    phase trains (``model`` already frozen where asked). ``sae_epochs``: SAE pre-training epochs
+    of each network whose framer is fresh (module docstring; CNNLoc only), one int for every
+    dataset or one per source followed by the target's; 0 = none. Returns the trained target
+    network (eval mode, on the training device) and a :class:`TransferHistory`.
 
     Raises:
         ValueError: unknown model name or option, empty ``sources``, an empty set, a bad seed,
             a ``val_set`` of another anchor count than the target, ``shared="frozen"`` with
-            nothing left to train.
+            nothing left to train, a negative ``sae_epochs`` or a positive one for a network
+            without an SAE framer.
         TypeError: a name that is not a string, sources not a sequence of FingerprintSet, a
             config not a TrainConfig.
     """
@@ -441,12 +513,16 @@ def sequential_transfer(
     seed = _check_seed(seed)
     specific, carried = split_parameters(name, encoder, model_kw)
     _check_frozen(name, encoder, shared, specific)
+    sae = _check_sae_epochs(sae_epochs, len(sources) + 1, name)
+    own = _framer_is_own(specific)
     kw = dict(model_kw or {})
     seeds = _phase_seeds(seed, len(sources) + 1)
     hist = TransferHistory("sequential", name, encoder, shared, specific, carried)
 
-    def ckpt(k: int) -> Checkpoint | None:
-        return _checkpoint(checkpoint_dir, checkpoint_every, "sequential", name, encoder, shared, k)
+    def ckpt(k: int, what: str = "phase") -> Checkpoint | None:
+        return _checkpoint(
+            checkpoint_dir, checkpoint_every, "sequential", name, encoder, shared, k, what
+        )
 
     previous: nn.Module | None = None
     for k, (fs, cfg) in enumerate(zip(sources, src_cfgs, strict=True)):
@@ -456,6 +532,8 @@ def sequential_transfer(
             carry_over(previous, model, carried)
             if on_transfer is not None:
                 on_transfer(phase, previous, model)
+        if previous is None or own(model):
+            _pretrain(hist, model, fs, sae[k], cfg, seeds[k], ckpt(k, "sae"))
         h = train_specialised(model, fs, config=cfg, seed=seeds[k], checkpoint=ckpt(k))
         hist.phases.append(TransferPhase(phase, [fs.label], h))
         previous = model
@@ -463,6 +541,11 @@ def sequential_transfer(
     k = len(sources)
     phase = f"target: {target_train.label}"
     model = _build(name, target_train, kw, seeds[k])
+
+    def pretrain_target(m: nn.Module) -> None:
+        if own(m):
+            _pretrain(hist, m, target_train, sae[k], config, seeds[k], ckpt(k, "sae"))
+
     h, n_frozen = _train_target(
         model=model,
         previous=previous,
@@ -475,6 +558,7 @@ def sequential_transfer(
         shared=shared,
         checkpoint=ckpt(k),
         on_transfer=on_transfer,
+        pretrain=pretrain_target,
     )
     hist.phases.append(TransferPhase(phase, [target_train.label], h, n_frozen))
     return model, hist
@@ -596,6 +680,7 @@ def collective_transfer(
     checkpoint_dir: str | os.PathLike[str] | None = None,
     checkpoint_every: int = 1,
     on_transfer: OnTransfer | None = None,
+    sae_epochs: int | Sequence[int] = 0,
 ) -> tuple[nn.Module, TransferHistory]:
     """Table 1's (**), Klus et al.'s collective transfer as we reconstruct it (module
     docstring): per-source encoders and one shared body trained jointly on all sources, then a
@@ -606,8 +691,9 @@ def collective_transfer(
     ``source_config`` is given (one epoch of the joint phase = one pass over all source
     fingerprints). ``on_transfer(phase, previous, model)`` is called right after the body is
     carried into the target network (``previous``: the network of source 1, which holds the
-    shared parameters). Other arguments, the return value and the errors as in
-    :func:`sequential_transfer`.
+    shared parameters). ``sae_epochs``: as in :func:`sequential_transfer`; each source's network
+    is pre-trained on its own source before the joint phase. Other arguments, the return value
+    and the errors as in :func:`sequential_transfer`.
     """
     name = _check_name(name)
     sources = _check_sets(sources, target_train, val_set)
@@ -617,14 +703,21 @@ def collective_transfer(
     seed = _check_seed(seed)
     specific, carried = split_parameters(name, encoder, model_kw)
     _check_frozen(name, encoder, shared, specific)
+    sae = _check_sae_epochs(sae_epochs, len(sources) + 1, name)
+    own = _framer_is_own(specific)
     kw = dict(model_kw or {})
     seeds = _phase_seeds(seed, len(sources) + 2)
     hist = TransferHistory("collective", name, encoder, shared, specific, carried)
 
-    def ckpt(k: int) -> Checkpoint | None:
-        return _checkpoint(checkpoint_dir, checkpoint_every, "collective", name, encoder, shared, k)
+    def ckpt(k: int, what: str = "phase") -> Checkpoint | None:
+        return _checkpoint(
+            checkpoint_dir, checkpoint_every, "collective", name, encoder, shared, k, what
+        )
 
     models = [_build(name, fs, kw, seeds[i]) for i, fs in enumerate(sources)]
+    for i, (m, fs) in enumerate(zip(models, sources, strict=True)):
+        if i == 0 or own(m):  # the others' carried framer layers become the first network's
+            _pretrain(hist, m, fs, sae[i], src_cfg, seeds[i], ckpt(i, "sae"))
     h = _train_jointly(
         models, sources, carried, config=src_cfg, seed=seeds[len(sources)], checkpoint=ckpt(0)
     )
@@ -632,6 +725,12 @@ def collective_transfer(
     hist.phases.append(TransferPhase(f"sources (jointly): {' + '.join(labels)}", labels, h))
     phase = f"target: {target_train.label}"
     model = _build(name, target_train, kw, seeds[-1])
+    k = len(sources)
+
+    def pretrain_target(m: nn.Module) -> None:
+        if own(m):
+            _pretrain(hist, m, target_train, sae[k], config, seeds[-1], ckpt(k, "sae"))
+
     h, n_frozen = _train_target(
         model=model,
         previous=models[0],
@@ -644,6 +743,7 @@ def collective_transfer(
         shared=shared,
         checkpoint=ckpt(1),
         on_transfer=on_transfer,
+        pretrain=pretrain_target,
     )
     hist.phases.append(TransferPhase(phase, [target_train.label], h, n_frozen))
     return model, hist
