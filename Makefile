@@ -85,6 +85,7 @@ bench: venv ## speed and memory benchmarks (benchmarks/run.py; results in benchm
 	$(BIN)/python benchmarks/bench_edm.py
 	$(BIN)/python benchmarks/bench_dml.py
 	$(BIN)/python benchmarks/bench_mtloc.py
+	$(BIN)/python benchmarks/bench_mst.py
 
 define VERIFY_DATA
 import importlib, os, sys

@@ -303,6 +303,80 @@ def _mtloc_training(d: Mapping[str, Any]) -> View:
     return view
 
 
+def _mst_training(d: Mapping[str, Any]) -> View:
+    st = d.get("settings") or {}
+    rows = d.get("rows", [])
+    cols = [f"t{t}" for t in st.get("threads") or []]
+    if "cuda" in (st.get("devices") or []):
+        cols.append("cuda")
+
+    def col(r: Mapping[str, Any]) -> str:
+        return "cuda" if r.get("device") == "cuda" else f"t{r.get('threads')}"
+
+    sizes = st.get("sizes") or {}
+    note = str((d.get("cuda") or {}).get("note") or "")
+    cuda = f" {note[:1].upper()}{note[1:]}." if note else ""
+    view = View(
+        "mst_training", "Multi-surrogate teachers: training speed (paper C, `ipsbook.methods.mst`)",
+        "Milliseconds per training fingerprint per epoch of each network in each phase of the "
+        "chapter (stand-alone training, teacher training, Expert Distilling with two teachers, "
+        "evaluation), timed through the package's own functions on seeded subsets of UJI, "
+        "Tampere and UJI-LIB (" + ", ".join(f"{k} {_num(v)}" for k, v in sizes.items())
+        + " fingerprints): the second epoch of a two-epoch call, best of "
+        f"{st.get('repeats', 'R')} interleaved repeats, next to the stored "
+        "`experiment.EPOCH_MS` that `experiment.estimate` uses; then the `quick` and `paper` "
+        "profiles' cost estimated from the measured 1-thread table." + cuda,
+    )
+    by = {(r.get("phase"), r.get("model"), r.get("dataset"), col(r)): r for r in rows}
+    cells = list(dict.fromkeys((r.get("phase"), r.get("model"), r.get("dataset")) for r in rows))
+    body = []
+    for p, m, ds in cells:
+        got = {c: by.get((p, m, ds, c)) or {} for c in cols}
+        t1 = got.get("t1") or next(iter(got.values()), {})
+        body.append((p, f"`{m}`", escape(str(ds)), _num(t1.get("n_items")),
+                     *(_num(got[c].get("ms_per_fingerprint")) if got[c].get("skipped") is None
+                       else "skipped" for c in cols),
+                     _num(t1.get("stored_ms")), _num(t1.get("ratio_to_stored")),
+                     *(_num(got[c].get("per_second")) for c in cols)))
+    if body:
+        view.tables.append((
+            ("Milliseconds per fingerprint per epoch by torch threads (t) or on CUDA, the stored "
+            "`EPOCH_MS`, their ratio (measured at 1 thread / stored), and samples per second"),
+            table(("phase", "model", "dataset", "fingerprints", *(f"{c} [ms]" for c in cols),
+                   "EPOCH_MS [ms]", "ratio", *(f"{c} [samples/s]" for c in cols)), body,
+                  "lllr" + "r" * (2 * len(cols) + 2))))
+    rs = d.get("ratio_summary") or {}
+    if rs.get("cells"):
+        view.tables.append(("Measured / stored ms per fingerprint (1 thread)", table(
+            ("cells", "median", "min", "max",
+             *(f"median, {k}" for k in (rs.get("by_phase") or {}))),
+            [(_num(rs["cells"]), _num(rs.get("median")), _num(rs.get("min")), _num(rs.get("max")),
+              *(_num(v) for v in (rs.get("by_phase") or {}).values()))],
+            "r" * (4 + len(rs.get("by_phase") or {})))))
+    est = d.get("estimates") or {}
+    if est:
+        erows = []
+        for name, e in est.items():
+            gpu = e.get("gpu") or {}
+            erows.append((f"`{name}`", _num(e.get("runs")), _num(e.get("cpu_hours")),
+                          _num(e.get("wall_minutes")), _num(e.get("wall_hours")),
+                          _num(e.get("stored_cpu_hours")),
+                          _num(e.get("measured_over_stored")), _num(gpu.get("hours")),
+                          ", ".join(f"`{c}`" for c in e.get("cells_from_stored_epoch_ms") or [])
+                          or "none"))
+        workers = next(iter(est.values())).get("workers")
+        view.tables.append((
+            ("The profiles' cost, `experiment.estimate` with the measured 1-thread table (CPU-hours "
+            f"with one thread per run; wall time on {workers} workers) and with the stored "
+            "`EPOCH_MS`; on one GPU from the measured CUDA table"), table(
+                ("profile", "runs", "CPU-hours", f"wall on {workers} workers [min]",
+                 f"wall on {workers} workers [h]", "CPU-hours (EPOCH_MS)", "measured / stored",
+                 "one GPU [h]", "cells not timed here (stored `EPOCH_MS` used)"), erows,
+                "lrrrrrrrl")))
+    view.targets = _target_rows(d.get("targets"))
+    return view
+
+
 def _generic(d: Mapping[str, Any]) -> View:
     name = str(d.get("benchmark", "?"))
     view = View(name, f"`{name}`", "No renderer knows this benchmark yet: its timed rows as "
@@ -322,6 +396,7 @@ VIEWS: dict[str, Callable[[Mapping[str, Any]], View]] = {
     "edm_scaling": _edm_scaling,
     "dml_speed": _dml_speed,
     "mtloc_training": _mtloc_training,
+    "mst_training": _mst_training,
 }
 
 

@@ -1,0 +1,718 @@
+"""Training speed of paper C's chapter (multi-surrogate teachers, ``ipsbook.methods.mst``).
+
+Milliseconds per training fingerprint per epoch, and samples per second, of every network
+(DNN, CNNLoc, BayesCNN, bAaT) in every phase the chapter runs, on real data (UJI, Tampere and
+UJI-LIB through ``ipsbook.methods.mst.data``), at torch 1 thread (the chapter's
+``num_threads=1`` per worker) and at all cores, next to the stored ``experiment.EPOCH_MS`` that
+``experiment.estimate`` uses. Phases, each through the package's own function:
+
+* ``standalone``: ``train.train_specialised`` (J_MAE, Adam, batch 128);
+* ``teacher``: ``teachers.train_teacher`` (WGAN-GP surrogate teacher of a trained model);
+* ``distill``: ``distill.distill`` with two teachers, the sources of the target
+  (``experiment.sources_of``), every constraint (bAaT: ``"++"``, no J_FI);
+* ``eval``: ``train.evaluate`` (one forward pass in eval mode, batches of 4096) on the test set.
+
+A training timing is one call with ``epochs=2`` on a seeded subset (1,024 fingerprints for
+DNN/CNNLoc, 512 for BayesCNN/bAaT, or the whole set when smaller) and its timed quantity is the
+*second* epoch's own time (``TrainHistory.epoch_s[-1]``), as ``EPOCH_MS`` was measured: the first
+epoch is the warm-up. An evaluation timing is one call after one untimed warm-up call. R timed
+repeats run *interleaved* within each phase, and the best of R is kept (the median beside it).
+
+The measured 1-thread table then replaces ``EPOCH_MS`` in ``experiment.estimate`` for the
+``quick`` and ``paper`` profiles (``Settings.from_profile``): CPU-hours, and wall time on the
+``quick`` profile's 2 workers. With CUDA (``torch.cuda.is_available()``) every phase is timed
+again with ``device="cuda"`` and the paper profile's time on one GPU is estimated from it;
+without, the JSON says that no GPU was available. See ``benchmarks/README.md``.
+
+    python benchmarks/bench_mst.py                  # all models, 3 datasets, R = 3
+    python benchmarks/bench_mst.py --quick          # 64 fingerprints, R = 1: about 20 s
+    python benchmarks/bench_mst.py --models dnn cnnloc --threads 1 --repeats 5 --out /tmp/b
+
+Results: ``<out>/mst_training.json`` (everything), ``<out>/mst_training.csv`` (one row per
+timing), and a table on stdout. ``run(...)`` is the same thing as a function (the tests call it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import gc
+import importlib.util
+import io
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ipsbook import profiles
+from ipsbook.benchio import atomic_write as _atomic_write
+from ipsbook.benchio import csv_number as _fmt
+from ipsbook.benchio import jsonable as _jsonable
+from ipsbook.methods.mst import data
+from ipsbook.methods.mst.distill import distill
+from ipsbook.methods.mst.experiment import (
+    EPOCH_MS,
+    MODEL_LABELS,
+    Settings,
+    estimate,
+    full_variant,
+    sources_of,
+)
+from ipsbook.methods.mst.teachers import TeacherConfig, train_teacher
+from ipsbook.methods.mst.train import TrainConfig, evaluate, train_specialised
+from ipsbook.models.fingerprint import MODELS, build
+from ipsbook.torchutil import torch_session
+
+HERE = Path(__file__).resolve().parent
+SCHEMA = 1
+BENCHMARK = "mst_training"
+DEFAULT_OUT = HERE / "results"
+DEFAULT_REPEATS = 3
+DEFAULT_SIZES = {"dnn": 1024, "cnnloc": 1024, "bayescnn": 512, "baat": 512}  # as EPOCH_MS
+QUICK = {"size": 64, "repeats": 1}
+DATASETS = tuple(data.DATASETS)  # ujiindoorloc, tampere, uji-lib
+PHASES = ("standalone", "teacher", "distill", "eval")
+PHASE_LABELS = {"standalone": "stand-alone training (train_specialised)",
+                "teacher": "teacher training (train_teacher, WGAN-GP)",
+                "distill": "Expert Distilling, two teachers (distill)",
+                "eval": "evaluation (evaluate, batches of 4096)"}
+EPOCHS_PER_TIMING = 2  # the second epoch is timed; the first is the warm-up
+LR = 1e-3  # the paper's rate on UJI, Tampere (and UJI-LIB); the cost does not depend on it
+SEED = 0
+ESTIMATE_PROFILES = ("quick", "paper")
+QUICK_TARGET_MIN = 25.0  # the issue: the whole chapter under quick within 25 min on 2 cores
+GPU_TARGET_H = 24.0  # the issue: a paper profile that a GPU finishes in hours, not days
+
+
+def _log(verbose: bool, msg: str) -> None:
+    if verbose:
+        print(msg, file=sys.stderr, flush=True)
+
+
+def default_threads() -> tuple[int, ...]:
+    """1 and all cores (``os.cpu_count()``), once each."""
+    return tuple(sorted({1, os.cpu_count() or 1}))
+
+
+# --------------------------------------------------------------------------------------------
+# data and the experts the phases need
+# --------------------------------------------------------------------------------------------
+
+def _subset(fs: data.FingerprintSet, size: int, seed: Sequence[int]) -> data.FingerprintSet:
+    """A seeded subset of ``size`` fingerprints (rows kept in order; all when size >= n)."""
+    n = len(fs)
+    if size >= n:
+        return fs
+    keep = np.sort(np.random.default_rng(list(seed)).choice(n, size=int(size), replace=False))
+    return fs.subset(keep)
+
+
+def load_sets(datasets: Sequence[str], models: Sequence[str], sizes: Mapping[str, int],
+              seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Train and test sets of every dataset (timed: first call after ``data.clear_cache()``),
+    and per (model, dataset) the seeded training and test subsets the timings use."""
+    data.clear_cache()
+    full: dict[str, dict[str, data.FingerprintSet]] = {}
+    info: dict[str, Any] = {}
+    for d in datasets:
+        t = time.perf_counter()
+        full[d] = {"train": data.load(d, "train"), "test": data.load(d, "test")}
+        info[d] = {"label": data.label(d), "anchors": full[d]["train"].n_anchors,
+                   "train": len(full[d]["train"]), "test": len(full[d]["test"]),
+                   "load_seconds": time.perf_counter() - t, "timed_train": {}, "timed_test": {}}
+    subsets: dict[tuple[str, str], dict[str, data.FingerprintSet]] = {}
+    for m in models:
+        for d in datasets:
+            k = DATASETS.index(d)  # the same subset whichever datasets are timed
+            tr = _subset(full[d]["train"], sizes[m], (seed, k, 0))
+            te = _subset(full[d]["test"], sizes[m], (seed, k, 1))
+            subsets[(m, d)] = {"train": tr, "test": te}
+            info[d]["timed_train"][m], info[d]["timed_test"][m] = len(tr), len(te)
+    return subsets, info
+
+
+def _model(name: str, n_anchors: int) -> torch.nn.Module:
+    """A fresh network, seeded as the experiment builds it (outside any timing)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(SEED)
+        return build(name, n_anchors)
+
+
+def _train_cfg(epochs: int, threads: int, device: str) -> TrainConfig:
+    return TrainConfig(epochs=epochs, lr=LR, restore_best=False, num_threads=threads,
+                       device=device)
+
+
+def _teacher_cfg(epochs: int, threads: int, device: str) -> TeacherConfig:
+    return TeacherConfig(epochs=epochs, num_threads=threads, device=device)
+
+
+def make_experts(subsets: Mapping[tuple[str, str], Any], threads: int,
+                 verbose: bool) -> tuple[dict[tuple[str, str], Any], float]:
+    """Per (model, dataset): a model trained one stand-alone epoch on its subset and a teacher
+    trained one epoch on it (the teachers of the distilling timings, the model of the teacher
+    and evaluation timings; the weights do not change an epoch's cost). Untimed set-up."""
+    t0 = time.perf_counter()
+    experts = {}
+    for (m, d), s in subsets.items():
+        model = _model(m, s["train"].n_anchors)
+        train_specialised(model, s["train"], config=_train_cfg(1, threads, "cpu"), seed=SEED)
+        teacher = train_teacher(model, s["train"], config=_teacher_cfg(1, threads, "cpu"),
+                                seed=SEED)
+        experts[(m, d)] = {"model": model, "teacher": teacher}
+    seconds = time.perf_counter() - t0
+    _log(verbose, f"set-up: {len(experts)} experts (1 stand-alone + 1 teacher epoch) "
+         f"in {seconds:.1f} s")
+    return experts, seconds
+
+
+# --------------------------------------------------------------------------------------------
+# timing
+# --------------------------------------------------------------------------------------------
+
+def _row(phase: str, model: str, dataset: str, device: str, threads: int, n: int,
+         repeats: int, what: str) -> dict[str, Any]:
+    col = "cuda" if device == "cuda" else f"t{threads}"
+    return {"section": phase, "method": f"{phase}/{model}/{dataset}/{col}", "what": what,
+            "phase": phase, "model": model, "dataset": dataset, "device": device,
+            "threads": threads, "n_items": int(n), "unit": "fingerprints", "repeats": repeats,
+            "seconds": None, "seconds_median": None, "times": [], "first_epoch_times": [],
+            "call_times": [], "warmup_seconds": None, "call_seconds": None,
+            "per_second": None, "ms_per_fingerprint": None,
+            "stored_ms": EPOCH_MS.get(phase, {}).get(model, {}).get(dataset),
+            "ratio_to_stored": None, "skipped": None, "info": {}}
+
+
+def _finish(row: dict) -> None:
+    if row["skipped"] is None and row["times"]:
+        row["seconds"] = min(row["times"])
+        row["seconds_median"] = statistics.median(row["times"])
+        if row["seconds"] > 0:
+            row["per_second"] = row["n_items"] / row["seconds"]
+            row["ms_per_fingerprint"] = 1e3 * row["seconds"] / row["n_items"]
+            if row["stored_ms"]:
+                row["ratio_to_stored"] = row["ms_per_fingerprint"] / row["stored_ms"]
+        if row["call_times"]:
+            row["call_seconds"] = min(row["call_times"])
+    else:
+        row["times"], row["call_times"], row["first_epoch_times"] = [], [], []
+
+
+def _call(fn: Callable[[], Any]) -> tuple[float, Any, str | None]:
+    """``(wall seconds, result, skip reason)``; a ValueError/RuntimeError skips."""
+    gc.collect()
+    t = time.perf_counter()
+    try:
+        res = fn()
+    except (ValueError, RuntimeError) as exc:
+        return time.perf_counter() - t, None, f"error: {type(exc).__name__}: {exc}"
+    return time.perf_counter() - t, res, None
+
+
+def _history(res: Any) -> Any:
+    return res.history if hasattr(res, "history") else res  # a Teacher carries its history
+
+
+def time_interleaved(jobs: dict[str, dict[str, Any]], repeats: int, verbose: bool) -> None:
+    """``repeats`` interleaved rounds over ``jobs`` (repeat 1 of every job, then repeat 2, ...);
+    results go into ``job["row"]``. A job is ``{"row", "run": fn(), "timer"}``: ``"epoch"``
+    (``run`` returns a history, or a Teacher with one: the last epoch is timed, the first
+    recorded beside it; no separate warm-up call, the call's first epoch is the warm-up) or
+    ``"wall"`` (the call's wall time, after one untimed warm-up call)."""
+    gc.collect()
+    gc.freeze()  # _call's gc.collect() would walk torch's and pandas' long-lived objects
+    try:
+        live: list[str] = []
+        for key, job in jobs.items():
+            if job["timer"] == "wall":
+                dt, _, why = _call(job["run"])
+                job["row"]["warmup_seconds"] = dt
+                if why is not None:
+                    job["row"]["skipped"] = f"{why} (warm-up)"
+                    _log(verbose, f"  warm-up {key}: skipped ({why})")
+                    continue
+            live.append(key)
+        for r in range(repeats):
+            for key in list(live):
+                job, row = jobs[key], jobs[key]["row"]
+                time.sleep(0.02)  # let the previous job's OpenMP workers stop spinning
+                dt, res, why = _call(job["run"])
+                if why is not None:
+                    row["skipped"] = f"{why} (repeat {r + 1})"
+                    live.remove(key)
+                    _log(verbose, f"  {key}: skipped ({why})")
+                    continue
+                if job["timer"] == "epoch":
+                    h = _history(res)
+                    row["times"].append(float(h.epoch_s[-1]))
+                    row["first_epoch_times"].append(float(h.epoch_s[0]))
+                    row["call_times"].append(dt)
+                    row["info"].update(samples_per_epoch=int(h.samples_per_epoch),
+                                       trainable_parameters=int(h.trainable_parameters),
+                                       history_device=str(h.device))
+                else:
+                    row["times"].append(dt)
+            _log(verbose, f"  repeat {r + 1}/{repeats}: " + ", ".join(
+                f"{k.split('/', 1)[1]} {jobs[k]['row']['times'][-1] * 1e3:.0f}ms" for k in live))
+    finally:
+        gc.unfreeze()
+    for job in jobs.values():
+        _finish(job["row"])
+        if job["row"]["first_epoch_times"]:
+            job["row"]["info"]["first_epoch_seconds"] = min(job["row"]["first_epoch_times"])
+
+
+# --------------------------------------------------------------------------------------------
+# the jobs: each phase through the package's function
+# --------------------------------------------------------------------------------------------
+
+def _job(phase: str, m: str, d: str, device: str, threads: int, subsets: Mapping, experts:
+         Mapping, third: str, repeats: int) -> dict[str, Any]:
+    s = subsets[(m, d)]
+    train, test = s["train"], s["test"]
+    e = experts[(m, d)]
+    where = f"threads={threads}, device={device!r}"
+    if phase == "standalone":
+        def run() -> Any:
+            model = _model(m, train.n_anchors)  # fresh, outside the timed epoch
+            return train_specialised(model, train, seed=SEED,
+                                     config=_train_cfg(EPOCHS_PER_TIMING, threads, device))
+        what = f"train_specialised(build({m!r}), train, epochs=2, {where}); epoch 2"
+        n, timer = len(train), "epoch"
+    elif phase == "teacher":
+        def run() -> Any:
+            return train_teacher(e["model"], train, seed=SEED,
+                                 config=_teacher_cfg(EPOCHS_PER_TIMING, threads, device))
+        what = f"train_teacher(trained {m}, train, epochs=2, {where}); epoch 2"
+        n, timer = len(train), "epoch"
+    elif phase == "distill":
+        srcs = sources_of(d, third)
+        teachers = [experts[(m, x)]["teacher"] for x in srcs]
+        ablation = full_variant(m)
+
+        def run() -> Any:
+            model = _model(m, train.n_anchors)
+            return distill(model, train, teachers, seed=SEED, ablation=ablation,
+                           config=_train_cfg(EPOCHS_PER_TIMING, threads, device))
+        what = (f"distill(build({m!r}), train, teachers of {' & '.join(map(data.label, srcs))}, "
+                f"ablation={ablation!r}, epochs=2, {where}); epoch 2")
+        n, timer = len(train), "epoch"
+    elif phase == "eval":
+        model = e["model"] if device == "cpu" else copy.deepcopy(e["model"]).to(device)
+
+        def run() -> Any:
+            with torch_session(SEED, torch.device(device), threads):
+                return evaluate(model, test)
+        what = f"evaluate(trained {m}, test subset, batch_size=4096), {where}"
+        n, timer = len(test), "wall"
+    else:
+        raise ValueError(f"unknown phase {phase!r}; allowed: {', '.join(PHASES)}")
+    return {"row": _row(phase, m, d, device, threads, n, repeats, what), "run": run,
+            "timer": timer}
+
+
+def time_phases(phases: Sequence[str], models: Sequence[str], datasets: Sequence[str],
+                threads: Sequence[int], device: str, subsets: Mapping, experts: Mapping,
+                third: str, repeats: int, verbose: bool) -> list[dict[str, Any]]:
+    rows = []
+    for phase in phases:
+        _log(verbose, f"{phase} on {device}: models {list(models)}, datasets {list(datasets)}, "
+             f"threads {list(threads)}")
+        jobs = {}
+        for m in models:
+            for d in datasets:
+                for nt in threads:
+                    job = _job(phase, m, d, device, nt, subsets, experts, third, repeats)
+                    jobs[job["row"]["method"]] = job
+        time_interleaved(jobs, repeats, verbose)
+        rows += [j["row"] for j in jobs.values()]
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# tables and the profiles' estimates
+# --------------------------------------------------------------------------------------------
+
+def _column(row: Mapping[str, Any]) -> str:
+    return "cuda" if row["device"] == "cuda" else f"t{row['threads']}"
+
+
+def tables(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """``{quantity: {column: {phase: {model: {dataset: value}}}}}`` with column ``t1``, ``t2``,
+    ... or ``cuda``; quantities ``ms_per_fingerprint``, ``samples_per_s``, ``ratio_to_stored``."""
+    out: dict[str, Any] = {"ms_per_fingerprint": {}, "samples_per_s": {}, "ratio_to_stored": {}}
+    for r in rows:
+        if r["ms_per_fingerprint"] is None:
+            continue
+        for q, key in (("ms_per_fingerprint", "ms_per_fingerprint"),
+                       ("samples_per_s", "per_second"), ("ratio_to_stored", "ratio_to_stored")):
+            if r[key] is not None:
+                out[q].setdefault(_column(r), {}).setdefault(r["phase"], {}).setdefault(
+                    r["model"], {})[r["dataset"]] = r[key]
+    return out
+
+
+def ratio_summary(rows: Sequence[Mapping[str, Any]], column: str = "t1") -> dict[str, Any]:
+    """Measured / stored ms per fingerprint over the cells of ``column``: median, range, and
+    per phase the median."""
+    got = [r for r in rows if _column(r) == column and r["ratio_to_stored"] is not None]
+    vals = [r["ratio_to_stored"] for r in got]
+    out: dict[str, Any] = {"column": column, "cells": len(vals),
+                           "median": statistics.median(vals) if vals else None,
+                           "min": min(vals) if vals else None, "max": max(vals) if vals else None,
+                           "by_phase": {}}
+    for p in PHASES:
+        v = [r["ratio_to_stored"] for r in got if r["phase"] == p]
+        if v:
+            out["by_phase"][p] = statistics.median(v)
+    return out
+
+
+def epoch_ms_table(measured: Mapping[str, Any] | None) -> tuple[dict, list[str]]:
+    """``EPOCH_MS`` with every measured cell replaced; the cells left at the stored value."""
+    table = {p: {m: dict(v) for m, v in per.items()} for p, per in EPOCH_MS.items()}
+    filled = []
+    for p, per in EPOCH_MS.items():
+        for m, by_d in per.items():
+            for d in by_d:
+                got = ((measured or {}).get(p) or {}).get(m, {}).get(d)
+                if got is None:
+                    filled.append(f"{p}/{m}/{d}")
+                else:
+                    table[p][m][d] = float(got)
+    return table, filled
+
+
+def profile_estimates(tabs: Mapping[str, Any], workers: int) -> dict[str, Any]:
+    """``experiment.estimate`` of each profile of :data:`ESTIMATE_PROFILES` (all tables) with the
+    measured 1-thread table, the stored ``EPOCH_MS`` beside it, and the CUDA table when there is
+    one (runs one after the other on one GPU)."""
+    ms = tabs["ms_per_fingerprint"]
+    measured, filled = epoch_ms_table(ms.get("t1"))
+    cuda_table, cuda_filled = epoch_ms_table(ms.get("cuda")) if ms.get("cuda") else (None, None)
+    out: dict[str, Any] = {}
+    for name in ESTIMATE_PROFILES:
+        settings = Settings.from_profile(name)
+        df = estimate(settings, epoch_ms=measured)
+        stored = estimate(settings)
+        cpu_s, stored_s = float(df.seconds.sum()), float(stored.seconds.sum())
+        e: dict[str, Any] = {
+            "profile": name, "runs": len(df), "workers": int(workers),
+            "profile_workers": int(profiles.resolve("mst", name).workers),
+            "cpu_seconds": cpu_s, "cpu_hours": cpu_s / 3600,
+            "wall_seconds": cpu_s / workers, "wall_minutes": cpu_s / workers / 60,
+            "wall_hours": cpu_s / workers / 3600,
+            "by_kind_seconds": {k: float(v) for k, v in df.groupby("kind").seconds.sum().items()},
+            "by_model_seconds": {k: float(v) for k, v in df.groupby("model").seconds.sum().items()},
+            "stored_cpu_seconds": stored_s, "stored_cpu_hours": stored_s / 3600,
+            "stored_wall_seconds": stored_s / workers,
+            "measured_over_stored": cpu_s / stored_s if stored_s > 0 else None,
+            "cells_from_stored_epoch_ms": filled,
+            "gpu": None,
+        }
+        if cuda_table is not None:
+            g = float(estimate(settings, epoch_ms=cuda_table).seconds.sum())
+            e["gpu"] = {"seconds": g, "hours": g / 3600, "cells_from_stored_epoch_ms":
+                        cuda_filled, "what": "every run one after the other on one GPU, the "
+                        "measured CUDA table (kNN at the stored CPU rate)"}
+        out[name] = e
+    return out
+
+
+def targets(est: Mapping[str, Any], cuda: Mapping[str, Any]) -> dict[str, Any]:
+    q, p = est["quick"], est["paper"]
+    quick_t = {
+        "what": (f"the quick profile's estimated compute (experiment.estimate with the measured "
+                 f"1-thread table) on {q['workers']} workers, in minutes"),
+        "measured": q["wall_minutes"], "required": f"<= {QUICK_TARGET_MIN:g} min",
+        "met": bool(q["wall_minutes"] <= QUICK_TARGET_MIN),
+    }
+    gpu_t: dict[str, Any] = {
+        "what": "the paper profile's estimated time on one GPU (measured CUDA epochs), in hours",
+        "required": f"<= {GPU_TARGET_H:g} h (hours, not days)",
+    }
+    if p["gpu"] is None:
+        gpu_t.update(measured=None, met=None, reason=cuda["note"])
+    else:
+        gpu_t.update(measured=p["gpu"]["hours"], met=bool(p["gpu"]["hours"] <= GPU_TARGET_H))
+    return {"quick_profile_compute_within_25_min_on_2_workers": quick_t,
+            "paper_profile_on_one_gpu_within_24_h": gpu_t}
+
+
+# --------------------------------------------------------------------------------------------
+# machine info (benchmarks/run.py's, without faiss; plus torch)
+# --------------------------------------------------------------------------------------------
+
+def machine() -> dict[str, Any]:
+    spec = importlib.util.spec_from_file_location("_ipsbook_bench_bfp_run", HERE / "run.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    m = mod.machine_without_faiss()
+    m["threads"]["torch"] = torch.get_num_threads()
+    m["threads"]["torch_interop"] = torch.get_num_interop_threads()
+    m["threads"]["os_cpu_count"] = os.cpu_count()
+    m["threads"]["affinity"] = (len(os.sched_getaffinity(0))
+                                if hasattr(os, "sched_getaffinity") else None)
+    m["versions"]["torch"] = torch.__version__
+    m["torch_parallel_info"] = torch.__config__.parallel_info().strip().splitlines()
+    return m
+
+
+def cuda_info(use: bool | None) -> dict[str, Any]:
+    available = bool(torch.cuda.is_available())
+    if use is None:
+        use = available
+    if use and not available:
+        raise ValueError("cuda=True asked for, but torch.cuda.is_available() is False")
+    if use:
+        note = f"CUDA timed: {torch.cuda.get_device_name(0)}"
+    elif available:
+        note = "a GPU is available but cuda=False: not timed"
+    else:
+        note = ("no GPU was available (torch.cuda.is_available() is False): nothing was timed "
+                "with device='cuda', so the paper profile's GPU time is not estimated")
+    return {"available": available, "timed": bool(use), "note": note,
+            "device_name": torch.cuda.get_device_name(0) if available else None,
+            "torch_cuda": torch.version.cuda}
+
+
+# --------------------------------------------------------------------------------------------
+# the run
+# --------------------------------------------------------------------------------------------
+
+def _check_names(what: str, values: Sequence[str], allowed: Sequence[str]) -> list[str]:
+    if isinstance(values, str):
+        values = [values]
+    out = list(dict.fromkeys(values))
+    if not out or any(v not in allowed for v in out):
+        raise ValueError(f"{what} must be some of {list(allowed)}, got {list(values)!r}")
+    return out
+
+
+def _sizes(size: int | Mapping[str, int] | None, models: Sequence[str]) -> dict[str, int]:
+    given = DEFAULT_SIZES if size is None else (
+        size if isinstance(size, Mapping) else dict.fromkeys(models, size))
+    out = {}
+    for m in models:
+        v = given.get(m)
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 2:
+            raise ValueError(f"size of {m!r} must be an integer >= 2, got {v!r}")
+        out[m] = int(v)
+    return out
+
+
+def run(repeats: int | None = None, *, out: str | Path | None = None,
+        models: Sequence[str] = MODELS, datasets: Sequence[str] = DATASETS,
+        phases: Sequence[str] = PHASES, size: int | Mapping[str, int] | None = None,
+        threads: Sequence[int] | None = None, cuda: bool | None = None, seed: int = 0,
+        verbose: bool = True, quick: bool = False) -> dict[str, Any]:
+    """Run the benchmark; return the results dict and, when ``out`` is given, write
+    ``mst_training.json`` and ``mst_training.csv`` there (atomically). ``size``: training
+    fingerprints per timing, one number or per model (None: :data:`DEFAULT_SIZES`, or 64 with
+    ``quick``); ``threads=None``: 1 and ``os.cpu_count()``; ``cuda=None``: time on CUDA too
+    when available. ``repeats=None``: :data:`DEFAULT_REPEATS`, or 1 with ``quick``."""
+    if repeats is None:
+        repeats = QUICK["repeats"] if quick else DEFAULT_REPEATS
+    if isinstance(repeats, bool) or int(repeats) != repeats or repeats < 1:
+        raise ValueError(f"repeats must be an integer >= 1, got {repeats!r}")
+    repeats = int(repeats)
+    models = _check_names("models", models, MODELS)
+    datasets = _check_names("datasets", datasets, DATASETS)
+    phases = _check_names("phases", phases, PHASES)
+    sizes = _sizes(QUICK["size"] if size is None and quick else size, models)
+    threads = sorted({int(t) for t in (default_threads() if threads is None else threads)})
+    if not threads or any(t < 1 for t in threads):
+        raise ValueError(f"threads must be integers >= 1, got {threads!r}")
+    cuda_rec = cuda_info(cuda)
+    third = "uji-lib"
+    t_start = time.perf_counter()
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+
+    # every source of a distilling target needs its experts: their datasets are loaded too
+    need = list(datasets)
+    if "distill" in phases:
+        need = [d for d in DATASETS if d in datasets or any(
+            d in sources_of(t, third) for t in datasets)]
+    subsets, data_info = load_sets(need, models, sizes, seed)
+    experts, setup_s = make_experts(subsets, max(threads), verbose)
+    rows = time_phases(phases, models, datasets, threads, "cpu", subsets, experts, third,
+                       repeats, verbose)
+    if cuda_rec["timed"]:
+        rows += time_phases(phases, models, datasets, [1], "cuda", subsets, experts, third,
+                            repeats, verbose)
+    tabs = tables(rows)
+    workers = int(profiles.resolve("mst", "quick").workers)
+    est = profile_estimates(tabs, workers)
+    doc: dict[str, Any] = {
+        "schema": SCHEMA, "benchmark": BENCHMARK,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": bool(quick),
+        "machine": machine(),
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "data": {"datasets": {d: data_info[d] for d in need}, "timed_datasets": datasets,
+                 "third": third, "subset_seed": [seed, "dataset index", "0 train / 1 test"],
+                 "teacher_sources": {d: list(sources_of(d, third)) for d in datasets}},
+        "settings": {
+            "repeats": repeats, "models": {m: MODEL_LABELS[m] for m in models},
+            "phases": {p: PHASE_LABELS[p] for p in phases}, "sizes": sizes,
+            "threads": threads, "devices": ["cpu"] + (["cuda"] if cuda_rec["timed"] else []),
+            "epochs_per_timing": EPOCHS_PER_TIMING, "timed_epoch": EPOCHS_PER_TIMING,
+            "batch_size": TrainConfig(epochs=1, lr=LR).batch_size, "lr": LR,
+            "teacher": {"lr": TeacherConfig(epochs=1).lr, "n_critic": TeacherConfig(epochs=1).n_critic},
+            "distill_ablations": {m: full_variant(m) for m in models},
+            "estimate_column": "t1", "estimate_workers": workers,
+        },
+        "timing": {"method": (
+            "training phases: one call of the package's function with epochs=2 per timing on a "
+            "fresh model (built outside the call, seed 0), the timed quantity the second epoch's "
+            "own time (TrainHistory.epoch_s[-1], forward + backward + step of every batch; the "
+            "first epoch is the warm-up, recorded as info.first_epoch_seconds), the call's wall "
+            "time in call_seconds; evaluation: one untimed warm-up call, then the call's wall "
+            "time; best of R perf_counter times, repeats interleaved within each phase"),
+            "setup_seconds": setup_s},
+        "cuda": cuda_rec,
+        "stored_epoch_ms": EPOCH_MS,
+        "rows": rows,
+        "tables": tabs,
+        "ratio_summary": ratio_summary(rows),
+        "estimates": est,
+        "targets": {},
+        "elapsed_seconds": None,
+    }
+    doc["targets"] = targets(est, cuda_rec)
+    doc["elapsed_seconds"] = time.perf_counter() - t_start
+    if out is not None:
+        write(doc, Path(out))
+    if verbose:
+        print(report(doc))
+    return doc
+
+
+# --------------------------------------------------------------------------------------------
+# output
+# --------------------------------------------------------------------------------------------
+
+def write(doc: dict[str, Any], out: Path) -> tuple[Path, Path]:
+    """``mst_training.json`` (everything) and ``mst_training.csv`` (one row per timing)."""
+    out.mkdir(parents=True, exist_ok=True)
+    jpath, cpath = out / f"{BENCHMARK}.json", out / f"{BENCHMARK}.csv"
+    _atomic_write(jpath, json.dumps(_jsonable(doc), indent=2, default=float) + "\n")
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["section", "method", "model", "dataset", "device", "threads", "n_items", "unit",
+                "repeats", "seconds_best", "seconds_median", "first_epoch_seconds",
+                "call_seconds", "ms_per_fingerprint", "stored_ms", "ratio_to_stored",
+                "per_second", "skipped"])
+    for r in doc["rows"]:
+        w.writerow([r["section"], r["method"], r["model"], r["dataset"], r["device"],
+                    r["threads"], r["n_items"], r["unit"], r["repeats"], _fmt(r["seconds"]),
+                    _fmt(r["seconds_median"]), _fmt(r["info"].get("first_epoch_seconds")),
+                    _fmt(r["call_seconds"]), _fmt(r["ms_per_fingerprint"]),
+                    _fmt(r["stored_ms"]), _fmt(r["ratio_to_stored"]), _fmt(r["per_second"]),
+                    r["skipped"] or ""])
+    _atomic_write(cpath, buf.getvalue())
+    return jpath, cpath
+
+
+def _cell(x: float | None, spec: str, width: int, suffix: str = "") -> str:
+    ok = x is not None and math.isfinite(x)
+    return f"{format(x, spec) + suffix if ok else 'n/a':>{width}}"
+
+
+def report(doc: dict[str, Any]) -> str:
+    """The readable tables printed at the end of a run."""
+    mc, st = doc["machine"], doc["settings"]
+    cols = [f"t{t}" for t in st["threads"]] + (["cuda"] if "cuda" in st["devices"] else [])
+    lines = [
+        f"mst_training: best of R = {st['repeats']}, sizes {st['sizes']}"
+        + ("  [QUICK]" if doc["quick"] else ""),
+        (f"machine: {mc['cpu_model']}, {mc['cores']} cores; torch {mc['versions']['torch']} "
+         f"(default threads {mc['threads']['torch']}); load avg before "
+         f"{doc['load_average_before']}, after {doc['load_average_after']}"),
+        f"cuda: {doc['cuda']['note']}",
+        "",
+        ("ms per fingerprint per epoch (training: epoch 2 of 2; eval: one pass), stored = "
+         "experiment.EPOCH_MS, ratio = measured t1 / stored; samples/s at t1"),
+        (f"    {'phase':<11}{'model':<9}{'dataset':<13}{'n':>6}"
+         + "".join(f"{c + ' ms':>10}" for c in cols)
+         + f"{'stored':>9}{'ratio':>7}{'samples/s':>11}"),
+    ]
+    by = {(r["phase"], r["model"], r["dataset"], _column(r)): r for r in doc["rows"]}
+    seen = list(dict.fromkeys((r["phase"], r["model"], r["dataset"]) for r in doc["rows"]))
+    for p, m, d in seen:
+        first = by.get((p, m, d, cols[0]))
+        line = f"    {p:<11}{m:<9}{d:<13}{first['n_items'] if first else 0:>6}"
+        for c in cols:
+            r = by.get((p, m, d, c))
+            line += _cell(r["ms_per_fingerprint"] if r else None, ".3f", 10)
+        t1 = by.get((p, m, d, "t1"))
+        line += _cell(t1["stored_ms"] if t1 else None, ".3f", 9)
+        line += _cell(t1["ratio_to_stored"] if t1 else None, ".2f", 7)
+        line += _cell(t1["per_second"] if t1 else None, ",.0f", 11)
+        lines.append(line)
+        if t1 and t1["skipped"]:
+            lines.append(f"        skipped: {t1['skipped']}")
+    rs = doc["ratio_summary"]
+    if rs["cells"]:
+        lines.append(f"    measured / stored over {rs['cells']} cells: median {rs['median']:.2f} "
+                     f"(range {rs['min']:.2f}-{rs['max']:.2f}); by phase "
+                     + ", ".join(f"{k} {v:.2f}" for k, v in rs["by_phase"].items()))
+    lines += ["", ("profiles (experiment.estimate with the measured 1-thread table; stored = "
+              "with EPOCH_MS):")]
+    for name, e in doc["estimates"].items():
+        lines.append(
+            f"    {name:<6} {e['runs']} runs: {e['cpu_seconds']:,.0f} CPU-s = "
+            f"{e['cpu_hours']:.2f} CPU-h; on {e['workers']} workers {e['wall_minutes']:,.1f} min "
+            f"= {e['wall_hours']:.2f} h (stored: {e['stored_cpu_seconds']:,.0f} CPU-s, "
+            f"measured/stored {e['measured_over_stored']:.2f})"
+            + (f"; one GPU {e['gpu']['hours']:.2f} h" if e["gpu"] else ""))
+        if e["cells_from_stored_epoch_ms"]:
+            lines.append(f"           {len(e['cells_from_stored_epoch_ms'])} cells not measured: "
+                         "stored EPOCH_MS used")
+    lines += ["", "targets:"]
+    for k, t in doc["targets"].items():
+        verdict = {True: "met", False: "MISSED"}.get(t["met"], f"not judged ({t.get('reason')})")
+        lines.append(f"    {k}: measured "
+                     + ("n/a" if t["measured"] is None else f"{t['measured']:.2f}")
+                     + f", required {t['required']}: {verdict}")
+    lines.append(f"\nelapsed {doc['elapsed_seconds']:.0f} s "
+                 f"(set-up {doc['timing']['setup_seconds']:.0f} s)")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repeats", type=int, default=None,
+                   help=f"timed repeats, best kept (default {DEFAULT_REPEATS}; --quick: 1)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder (default {DEFAULT_OUT})")
+    p.add_argument("--quick", action="store_true",
+                   help=f"a fast look: {QUICK} (explicit options win)")
+    p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    p.add_argument("--phases", nargs="+", default=list(PHASES), choices=PHASES)
+    p.add_argument("--size", type=int, default=None,
+                   help=f"training fingerprints per timing, every model (default {DEFAULT_SIZES})")
+    p.add_argument("--threads", type=int, nargs="+", default=None,
+                   help="torch thread counts (default 1 and os.cpu_count())")
+    p.add_argument("--no-cuda", action="store_true", help="do not time on CUDA even if available")
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    run(repeats=a.repeats, out=a.out, models=a.models, datasets=a.datasets, phases=a.phases,
+        size=a.size, threads=a.threads, cuda=False if a.no_cuda else None, seed=a.seed,
+        quick=a.quick)
+    print(f"\nwrote {a.out / (BENCHMARK + '.json')} and {a.out / (BENCHMARK + '.csv')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
