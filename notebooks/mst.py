@@ -74,12 +74,12 @@
 profile = "quick"  # smoke | quick | paper: models per table, epochs, partitions (table below)
 seed = 0  # offset added to the profile's run seeds and Table 4's partition seeds (at least 0)
 output_dir = "."  # set by the runner: tables, figures and claims are written here
-third = "uji-lib"  # the third dataset: "uji-lib" (UTS cannot be had here) or "uts" (its files)
-lambdas = [3.0, 0.5, 0.5, 0.5]  # λ1..λ4 of J_overall, eq. 12, normalised by their sum (≥ 0)
-sim_mode = "margin"  # J_Sim: "margin" (zero within α, default) or "additive" (eq. 1 printed)
+third = "uji-lib"  # the third dataset; uts needs its files, absent here ("uji-lib" or "uts")
+lambdas = [3.0, 0.5, 0.5, 0.5]  # λ1..λ4 of J_overall (eq. 12), normalised by their sum (4 numbers ≥ 0)
+sim_mode = "margin"  # J_Sim: margin = zero within α, additive = eq. 1 as printed ("margin" or "additive")
 workers = 0  # processes running runs side by side; 0 takes the profile's value (at least 0)
 num_threads = 1  # torch intra-op threads per run (at least 1)
-artefacts_dir = ""  # experts, runs, checkpoints kept and reused ("": the user cache)
+artefacts_dir = ""  # folder keeping experts, runs and checkpoints for reuse; empty = user cache
 
 # %%
 from dataclasses import replace
@@ -355,8 +355,12 @@ display(Markdown(
     f"This run: {len(res.runs)} runs, {len(measured)} trained now (the rest reused from "
     f"`artefacts_dir`); their wall time is {ratio:.2f}× the estimate. The `paper` profile: "
     f"{len(paper_est)} runs, about **{cpu_h:,.0f} CPU-hours** at one thread per run on this "
-    f"machine (bAaT {paper_est[paper_est.model == 'baat'].seconds.sum() / 3600:,.0f} h of it), "
-    f"i.e. {cpu_h / 2 / 24:.1f} days on its two cores. No GPU was available to measure: these "
+    f"machine by the stored epoch times (bAaT "
+    f"{paper_est[paper_est.model == 'baat'].seconds.sum() / 3600:,.0f} h of it), i.e. "
+    f"{cpu_h / 2 / 24:.1f} days on its two cores"
+    + (f"; scaled by this run's measured-to-estimated ratio, about {cpu_h * ratio:,.0f} CPU-hours "
+       f"({cpu_h * ratio / 2 / 24:.1f} days)" if np.isfinite(ratio) else "")
+    + ". No GPU was available to measure: these "
     "networks are small (0.3–0.7 M parameters) and batches of 128 keep a GPU mostly idle, so "
     "its speed-up must come from a measured GPU epoch, not an assumed factor; "
     "`benchmarks/bench_mst.py` times one when CUDA is present (see the performance page)."))
@@ -413,7 +417,7 @@ for d in t1["dataset"].unique():
               en["MAE"] < sa["MAE"], f"{en['MAE']:.2f} vs {sa['MAE']:.2f} m "
               f"({en['gain_pct']:+.1f}%)", "the enhanced model is not better", A["table1"])
         judge("Table 1", d, f"{m}{full(m)} vs {m} (p75)",
-              "75% of the enhanced estimates have lower errors than stand-alone's",
+              "the enhanced model's 75th percentile is lower than stand-alone's (Sect. 4.2)",
               en["p75"] < sa["p75"], f"p75 {en['p75']:.2f} vs {sa['p75']:.2f} m",
               "the enhanced p75 is not lower", A["table1"])
         for kind in ("*", "**"):

@@ -166,10 +166,10 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
     # experiment.estimate(): 129 runs = 2,296 CPU-s: 12 experts (4 models x 3 datasets,
     # stand-alone + teacher) 711 s; the rest of Table 1 (4 models distilled on 3 targets; * and
     # ** for DNN and CNNLoc only) 938 s; Table 2 (DNN, CNNLoc) 414 s; Tables 3 / 4 (DNN) 47 /
-    # 187 s. Two workers -> ~1,150 s of compute. Measured 773 s (12.9 min) wall for the whole
-    # run_all on an idle machine before SAE pre-training was added (estimate 2,256 CPU-s then);
-    # the pre-training adds 40 CPU-s of estimate (27 CPU-s at the measured/estimated ratio 0.68,
-    # ~15 s wall on two workers), inside the chapter's 25 minutes.
+    # 187 s. Two workers -> ~1,150 s of compute. Measured: the whole chapter notebook
+    # (`ipsbook run mst --profile quick`, fresh artefacts, SAE pre-training included) 874 s
+    # (14.6 min) wall, its runs at 0.75 of the estimate, within the chapter's 25 minutes
+    # (run_all alone before SAE pre-training: 773 s on an idle machine).
     # UJI 3 epochs of all 19,937 (468 steps), Tampere / UJI-LIB 40; Table 4 partitions 30 / 200
     # epochs (a 10 % partition gets about its full set's steps); five partitions. SAE: UJI 5
     # epochs (1,515 RMSprop steps of batch 66, 2 s a network: reconstruction MSE 1.6e-4
