@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from ... import metrics, plotting
 from .report import paper_dataset
@@ -127,12 +128,16 @@ def partition_figure(table4: pd.DataFrame, *, caption: str = "",
         ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
         ax.set_xlim(-0.6, len(labels) - 0.4)
         lo, hi = ax.get_ylim()
-        if hi / max(lo, 1e-9) > 4:  # e.g. the paper's 160 m DNN on 1 % of UJI
+        if hi / max(lo, 1e-9) > 5:  # e.g. the paper's 160 m DNN on 1 % of UJI
             ax.set_yscale("log")
+            plain = FuncFormatter(lambda v, _: f"{v:g}")
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(plain)
+            ax.tick_params(axis="y", which="minor", labelsize=7)
         n = int(here["n_train"].iloc[0])
         plotting.labelled(ax, "method [filled: ours, open: paper]", "MAE [m]",
                           f"{d}, {100 * f:g}% ({n} fingerprints)"
-                          + ("" if paper_dataset(d) == d else "; paper: UTS"))
+                          + ("" if paper_dataset(d) == d else "\n(open markers: paper's UTS)"))
     for ax in axes[0][1:]:
         ax.set_ylabel("")
     if caption:
