@@ -85,7 +85,10 @@ profile = "quick"  # smoke | quick | paper: models per table, epochs, partitions
 seed = 0  # offset added to the profile's run seeds and Table 4's partition seeds (at least 0)
 output_dir = "."  # set by the runner: tables, figures and claims are written here
 third = "uji-lib"  # the third dataset; uts needs its files, absent here ("uji-lib" or "uts")
-lambdas = [3.0, 0.5, 0.5, 0.5]  # λ1..λ4 of J_overall (eq. 12), normalised by their sum (4 numbers ≥ 0)
+lambda_mae = 3.0  # λ1, weight of J_MAE in J_overall (eq. 12); the four λ are normalised (≥ 0)
+lambda_sim = 0.5  # λ2, weight of J_Sim (≥ 0)
+lambda_mi = 0.5  # λ3, weight of J_MI (≥ 0)
+lambda_fi = 0.5  # λ4, weight of J_FI; bAaT never uses it (≥ 0)
 sim_mode = "margin"  # J_Sim: margin = zero within α, additive = eq. 1 as printed ("margin" or "additive")
 workers = 0  # processes running runs side by side; 0 takes the profile's value (at least 0)
 num_threads = 1  # torch intra-op threads per run (at least 1)
@@ -113,13 +116,15 @@ for _name, _v in (("workers", workers), ("seed", seed)):
 if sim_mode not in ("margin", "additive"):
     raise ValueError(f"sim_mode={sim_mode!r}; allowed: 'margin', 'additive'")
 cfg = profiles.resolve("mst", profile)
-params = dict(seed=seed, third=third, lambdas=list(lambdas), sim_mode=sim_mode, workers=workers,
+params = dict(seed=seed, third=third, lambda_mae=lambda_mae, lambda_sim=lambda_sim,
+              lambda_mi=lambda_mi, lambda_fi=lambda_fi, sim_mode=sim_mode, workers=workers,
               num_threads=num_threads, artefacts_dir=artefacts_dir)
 out = RunOutput(output_dir, chapter="mst", paper="C", cfg=cfg, params=params)
 plotting.use_style()
 
 settings = experiment.Settings.from_profile(
-    cfg, third=third, lambdas=tuple(lambdas), num_threads=num_threads,
+    cfg, third=third, lambdas=(lambda_mae, lambda_sim, lambda_mi, lambda_fi),
+    num_threads=num_threads,
     seeds=tuple(seed + s for s in cfg.seeds), partitions=tuple(seed + p for p in cfg.partitions),
 )
 settings = replace(settings, options=replace(settings.options, sim_mode=sim_mode))
@@ -387,9 +392,12 @@ knn_table.style.format(precision=2).hide(axis="index")
 # %%
 tr = res.training.dropna(subset=["epoch_s"])
 tr = tr.assign(phase_kind=tr["phase"].str.split().str[0])
-speed = (tr.groupby(["model", "phase_kind", "dataset"])
+speed = (tr.groupby(["model", "phase_kind", "trained_on", "n_train"])
          .agg(runs=("run", "nunique"), epochs=("epochs", "mean"), epoch_s=("epoch_s", "mean"),
-              samples_per_s=("samples_per_s", "mean")).reset_index())
+              samples_per_s=("samples_per_s", "mean")).reset_index()
+         .rename(columns={"phase_kind": "phase", "trained_on": "trained on",
+                          "n_train": "fingerprints", "epoch_s": "s per epoch",
+                          "samples_per_s": "fingerprints per s"}))
 out.table(speed, "training_speed")
 paper_est = experiment.estimate(PAPER_SETTINGS)
 cpu_h = paper_est.seconds.sum() / 3600
