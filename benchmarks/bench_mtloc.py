@@ -54,10 +54,10 @@ import numpy as np
 import torch
 
 from ipsbook import profiles
+from ipsbook.benchio import add_torch_info, loglog_fit
 from ipsbook.benchio import atomic_write as _atomic_write
 from ipsbook.benchio import csv_number as _fmt
 from ipsbook.benchio import jsonable as _jsonable
-from ipsbook.benchio import loglog_fit
 from ipsbook.data import ilc
 from ipsbook.methods.mtloc import FitConfig, baselines, fit, make_mtloc, predict
 from ipsbook.methods.mtloc.experiment import Settings, training_subset
@@ -521,15 +521,7 @@ def machine() -> dict[str, Any]:
     spec = importlib.util.spec_from_file_location("_ipsbook_bench_bfp_run", HERE / "run.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    m = mod.machine_without_faiss()
-    m["threads"]["torch"] = torch.get_num_threads()
-    m["threads"]["torch_interop"] = torch.get_num_interop_threads()
-    m["threads"]["os_cpu_count"] = os.cpu_count()
-    m["threads"]["affinity"] = (len(os.sched_getaffinity(0))
-                                if hasattr(os, "sched_getaffinity") else None)
-    m["versions"]["torch"] = torch.__version__
-    m["torch_parallel_info"] = torch.__config__.parallel_info().strip().splitlines()
-    return m
+    return add_torch_info(mod.machine_without_faiss())
 
 
 # --------------------------------------------------------------------------------------------

@@ -52,3 +52,19 @@ def loglog_fit(points: Sequence[tuple[int, float]]) -> dict[str, Any]:
         out.update(exponent=float(slope), prefactor_s=float(np.exp(intercept)),
                    exponent_largest_two=float((y[-1] - y[-2]) / (x[-1] - x[-2])))
     return out
+
+
+def add_torch_info(machine: dict[str, Any]) -> dict[str, Any]:
+    """Add torch's thread pools, the CPUs this process may use and torch's build to a
+    benchmark's machine record (``benchmarks/run.py``'s ``machine_without_faiss()``)."""
+    import torch
+
+    threads = machine.setdefault("threads", {})
+    threads["torch"] = torch.get_num_threads()
+    threads["torch_interop"] = torch.get_num_interop_threads()
+    threads["os_cpu_count"] = os.cpu_count()
+    threads["affinity"] = (len(os.sched_getaffinity(0))
+                           if hasattr(os, "sched_getaffinity") else None)
+    machine.setdefault("versions", {})["torch"] = torch.__version__
+    machine["torch_parallel_info"] = torch.__config__.parallel_info().strip().splitlines()
+    return machine

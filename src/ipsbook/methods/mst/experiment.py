@@ -190,6 +190,7 @@ __all__ = [
     "Settings",
     "estimate",
     "full_variant",
+    "partition_stats",
     "plan",
     "run_all",
     "sources_of",
@@ -1029,15 +1030,20 @@ class Results:
         """Table 4: mean ± std over the partitions of each row's MAE, p75, p95 and
         P(error < 10 m); ``n_partitions`` and the training-set size ``n_train``."""
         per = self.summary("table4")
-        if per.empty:
-            return per
-        keys = ["dataset", "fraction", "model", "variant", "method"]
-        g = per.groupby(keys, sort=False)
-        out = g[["MAE", "p75", "p95", "p_below_10m"]].agg(["mean", "std"])
-        out.columns = [f"{a}_{b}" for a, b in out.columns]
-        out["n_partitions"] = g.size()
-        out["n_train"] = g["n_train"].first()
-        return out.reset_index()
+        return per if per.empty else partition_stats(per)
+
+
+def partition_stats(per: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std (ddof 1) over the partitions of each Table 4 row's MAE, p75, p95 and
+    P(error < 10 m), from :func:`summarise` rows that have a ``partition`` column;
+    ``n_partitions`` and the training-set size ``n_train`` beside them."""
+    keys = ["dataset", "fraction", "model", "variant", "method"]
+    g = per.groupby(keys, sort=False)
+    out = g[["MAE", "p75", "p95", "p_below_10m"]].agg(["mean", "std"])
+    out.columns = [f"{a}_{b}" for a, b in out.columns]
+    out["n_partitions"] = g.size()
+    out["n_train"] = g["n_train"].first()
+    return out.reset_index()
 
 
 def _frames(rows: Sequence[Row], results: Mapping[Run, dict[str, Any]],

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import paper
-from .experiment import summarise
+from .experiment import partition_stats, summarise
 
 __all__ = [
     "NOT_COMPARABLE",
@@ -119,15 +119,8 @@ def table4(errors: pd.DataFrame) -> pd.DataFrame:
     e = errors[errors["table"] == "table4"]
     if e.empty:
         raise ValueError("the errors have no rows of 'table4'; run it first")
-    per = summarise(e, ["dataset", "fraction", "partition", "model", "variant", "method",
-                        "n_train"])
-    keys = ["dataset", "fraction", "model", "variant", "method"]
-    g = per.groupby(keys, sort=False)
-    out = g[["MAE", "p75", "p95", "p_below_10m"]].agg(["mean", "std"])
-    out.columns = [f"{a}_{b}" for a, b in out.columns]
-    out["n_partitions"] = g.size()
-    out["n_train"] = g["n_train"].first()
-    out = out.reset_index()
+    out = partition_stats(summarise(e, ["dataset", "fraction", "partition", "model", "variant",
+                                        "method", "n_train"]))
     ref = paper.TABLE4.rename(columns={"n_train": "n_train_p"})
     out = _with_paper(out, ref, ("MAE_mean", "MAE_std", "n_train_p"),
                       keys=("fraction", "model", "variant"))

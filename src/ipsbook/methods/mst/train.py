@@ -47,7 +47,7 @@ import inspect
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -631,6 +631,22 @@ def has_sae(model: nn.Module) -> bool:
     return callable(getattr(model, "sae_decoder", None))
 
 
+def _start_history(kind: str, model: nn.Module, train_set: FingerprintSet,
+                   params: Sequence[torch.Tensor], dev: torch.device,
+                   seed: int) -> tuple[TrainHistory, np.ndarray, dict[str, Any]]:
+    """What every training loop here starts with: its history, the model's scaled inputs
+    (checked) and the head of its checkpoint signature."""
+    n = len(train_set)
+    hist = TrainHistory(kind=kind, n_train=n, samples_per_epoch=n,
+                        trainable_parameters=sum(p.numel() for p in params), device=str(dev))
+    x_np = model_inputs(model, train_set)
+    if hasattr(model, "check_input"):
+        model.check_input(x_np)
+    signature = {"kind": kind, "seed": seed, "model": type(model).__name__,
+                 "parameters": hist.trainable_parameters}
+    return hist, x_np, signature
+
+
 def pretrain_framer(
     model: nn.Module,
     train_set: FingerprintSet,
@@ -697,25 +713,12 @@ def pretrain_framer(
         decoder = model.sae_decoder()
     params = trainable([framer, decoder])
     n = len(train_set)
-    hist = TrainHistory(
-        kind="sae",
-        n_train=n,
-        samples_per_epoch=n,
-        trainable_parameters=sum(p.numel() for p in params),
-        device=str(dev),
-    )
-    x_np = model_inputs(model, train_set)
-    if hasattr(model, "check_input"):
-        model.check_input(x_np)
-    signature = {
-        "kind": "sae",
-        "seed": seed,
-        "model": type(model).__name__,
-        "parameters": hist.trainable_parameters,
+    hist, x_np, signature = _start_history("sae", model, train_set, params, dev, seed)
+    signature.update({
         "lr": lr,
         "batch_size": B,
         "data": data_digest(x_np),
-    }
+    })
     rng = np.random.default_rng(order_seed)
     with torch_session(seed, dev, num_threads):
         model.to(dev)
@@ -794,27 +797,14 @@ def train_specialised(
     params = trainable([model])
     if not params:
         raise ValueError("model has no trainable parameters")
-    hist = TrainHistory(
-        kind="specialised",
-        n_train=n,
-        samples_per_epoch=n,
-        trainable_parameters=sum(p.numel() for p in params),
-        device=str(dev),
-    )
-    x_np = model_inputs(model, train_set)
-    if hasattr(model, "check_input"):
-        model.check_input(x_np)
-    signature = {
-        "kind": "specialised",
-        "seed": seed,
-        "model": type(model).__name__,
-        "parameters": hist.trainable_parameters,
+    hist, x_np, signature = _start_history("specialised", model, train_set, params, dev, seed)
+    signature.update({
         "lr": config.lr,
         "batch_size": B,
         "data": data_digest(x_np, train_set.pos),
         "val": None if val_set is None else data_digest(val_set.rss, val_set.pos),
         "restore_best": config.restore_best,
-    }
+    })
     rng = np.random.default_rng(seed)
     with torch_session(seed, dev, config.num_threads):
         model.to(dev)
