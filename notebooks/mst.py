@@ -197,7 +197,9 @@ models_table
 # tables that are the same experiment are run once (Table 1's `+++` is Table 2's `+++` and
 # Table 3's two-source row). Every run is kept under `artefacts_dir`, keyed by a digest of the
 # settings it depends on, so a re-run reuses it and an interrupted `paper` run resumes from its
-# last checkpoint. The numbers do not depend on `workers` (tested).
+# last checkpoint. The numbers do not depend on `workers` (tested). The digests cover the
+# settings, not the package's code: after changing the training code, point `artefacts_dir` at
+# a fresh folder (or delete the old one), or the old results are reused.
 
 # %%
 estimated = experiment.estimate(settings)
