@@ -112,6 +112,14 @@ def test_smoke_run_outputs(name: str, smoke_runs: Path) -> None:
         for o in c.get("outputs", []) if o.get("output_type") == "error"
     ]
     assert not errors, f"{executed}: cells raised {errors}"
+    # a reader sees stderr in the book: no library warning about the environment belongs there
+    # (tqdm.auto's "IProgress not found" once opened every chapter; ipsbook.progress avoids it)
+    noisy = [
+        (i, line.strip()) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+        for o in c.get("outputs", []) if o.get("name") == "stderr"
+        for line in o.get("text", "").splitlines() if "Warning:" in line
+    ]
+    assert not noisy, f"{executed}: warnings on stderr {noisy[:3]}"
 
     claims_file = run_dir / "claims.json"
     assert claims_file.is_file(), f"{name}: no claims.json in {run_dir}"

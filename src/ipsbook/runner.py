@@ -1080,7 +1080,7 @@ def run_notebooks(
 
     bar = None
     if len(plans) > 1 and show:
-        from tqdm.auto import tqdm
+        from .progress import tqdm
 
         bar = tqdm(total=len(plans), unit="notebook", desc="ipsbook run")
 

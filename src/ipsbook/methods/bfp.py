@@ -328,7 +328,7 @@ def simulate(
     and one standard-normal online noise draw, scaled by every σ_W: the same realisation serves
     every σ_W, Δ and design (common random numbers), so differences between them are not noise.
     """
-    from tqdm.auto import tqdm
+    from ..progress import tqdm
 
     for s in sigma_ws:
         check_nonneg("sigma_w", s, "dB")

@@ -75,8 +75,8 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from ...progress import tqdm
 from .representations import (
     NOT_DETECTED,
     REPRESENTATIONS,

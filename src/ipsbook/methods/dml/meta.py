@@ -86,7 +86,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from tqdm.auto import tqdm
+
+from ...progress import tqdm
 
 __all__ = [
     "DEFAULT_FUNCTIONS",

@@ -53,8 +53,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
-from tqdm.auto import tqdm
 
+from ...progress import tqdm
 from .distances import (
     METRICS,
     LGDParams,

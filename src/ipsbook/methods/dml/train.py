@@ -53,9 +53,9 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 from scipy.stats import spearmanr
-from tqdm.auto import tqdm
 
 from ...models.dml import EmbeddingMLP
+from ...progress import tqdm
 from ...torchutil import resolve_device, torch_session
 from .losses import _dense_log_ratio, contrastive_loss, triplet_loss
 

@@ -169,7 +169,7 @@ def sweep(
     the Wall Remover's acceptable stretch to that many LoS noise σ of each configuration (a
     user sets ε from the noise of their hardware), overriding ``wr_kw["tolerance"]``.
     """
-    from tqdm.auto import tqdm
+    from ...progress import tqdm
 
     if not isinstance(n_plans, (int, np.integer)) or n_plans < 1:
         raise ValueError(f"n_plans={n_plans!r} must be an integer >= 1")

@@ -156,9 +156,9 @@ import numpy as np
 import pandas as pd
 import torch
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from ...models.fingerprint import MODELS, SAE_MODELS, build
+from ...progress import tqdm
 from ...torchutil import resolve_device, torch_session
 from . import data
 from .distill import ABLATIONS, DistillOptions, distill

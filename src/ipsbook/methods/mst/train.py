@@ -56,8 +56,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from ...progress import tqdm
 from ...torchutil import resolve_device, torch_session
 from .data import FingerprintSet
 from .data import scale as scale_rss

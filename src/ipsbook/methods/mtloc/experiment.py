@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
-from tqdm.auto import tqdm
 
 from ...data import ilc
+from ...progress import tqdm
 from ...torchutil import resolve_device, torch_session
 from .baselines import fit_pdr, pdr_positions, wifi_knn
 from .train import FitConfig, FitHistory, errors_m, fit, make_mtloc, pretrain_imu

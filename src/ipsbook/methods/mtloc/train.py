@@ -38,9 +38,9 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from ...models.mtloc import IMURegressor, MTLoc, set_position_scaling
+from ...progress import tqdm
 from ...torchutil import resolve_device, torch_session
 
 __all__ = [
