@@ -227,24 +227,11 @@ COLS1 = ["dataset", "method", "sources", "paper_MAE", "MAE", "paper_p75", "p75",
          "p95", "paper_gain_pct", "gain_pct", "p_below_10m", "n_train", "n_seeds"]
 
 
-LEGEND = {
-    "paper_MAE": "paper's MAE [m]", "MAE": "our MAE [m]", "paper_p75": "paper's p75 [m]",
-    "p75": "our p75 [m]", "paper_p95": "paper's p95 [m]", "p95": "our p95 [m]",
-    "paper_gain_pct": "paper's gain [%]", "gain_pct": "our gain [%]",
-    "p_below_10m": "our P(error < 10 m)", "n_train": "our training fingerprints",
-    "paper_n_train": "paper's training fingerprints", "n_seeds": "seeds pooled",
-    "sources": "our sources", "paper_sources": "paper's sources",
-    "paper_MAE_mean": "paper's MAE mean [m]", "paper_MAE_std": "paper's MAE std [m]",
-    "MAE_mean": "our MAE mean [m]", "MAE_std": "our MAE std [m]",
-    "n_partitions": "partitions", "fraction": "share of the training set",
-}
-
-
 def show(frame: pd.DataFrame, cols: list[str], name: str, caption: str, note: str = PROFILE_NOTE):
     """Write the table (all columns, tables/<name>.csv) and show the chosen ones, with readable
     headers and a caption that names the profile and marks our stand-in for UTS."""
     out.table(frame, name)
-    shown = frame[cols].rename(columns=LEGEND)
+    shown = frame[cols].rename(columns=report.HEADERS)
     if "comparable" in frame and not frame["comparable"].all():
         shown.insert(1, "vs paper", np.where(frame["comparable"], "comparable",
                                              report.NOT_COMPARABLE))
@@ -349,24 +336,7 @@ show(t4, ["dataset", "fraction", "method", "n_train", "paper_n_train", "paper_MA
 
 # %%
 KNN_K = "k=3"
-rows = []
-for d in t1["dataset"].unique():
-    here = t1[t1["dataset"] == d]
-    nets = here[here["model"] != "kNN"]
-    knn = here[(here["model"] == "kNN") & (here["variant"] == KNN_K)].iloc[0]
-    best = nets.loc[nets["MAE"].idxmin()]
-    ref = paper.TABLE1[paper.TABLE1["dataset"] == report.paper_dataset(d)]
-    pbest = ref.loc[ref["MAE"].idxmin()]
-    rows.append({
-        "dataset": d, "vs paper": "comparable" if report.paper_dataset(d) == d
-        else report.NOT_COMPARABLE,
-        f"kNN ({KNN_K}) MAE [m]": knn["MAE"], f"kNN ({KNN_K}) p75 [m]": knn["p75"],
-        "our best network": best["method"], "its MAE [m]": best["MAE"],
-        "paper's column": report.paper_dataset(d),
-        "paper's best model": pbest["model"] + ("" if pbest["variant"] == "stand-alone"
-                                                else pbest["variant"]),
-        "its MAE in the paper [m]": pbest["MAE"]})
-knn_table = pd.DataFrame(rows)
+knn_table = report.knn_vs_networks(t1, KNN_K)
 out.table(knn_table, "knn_vs_networks")
 K_MAE = f"kNN ({KNN_K}) MAE [m]"
 beats = [r["dataset"] for _, r in knn_table.iterrows() if r[K_MAE] < r["its MAE [m]"]]

@@ -135,3 +135,15 @@ def test_figures_draw_every_target(errors):
 def test_paper_module_is_what_the_report_reads():
     assert set(paper.TABLE1["dataset"]) == {"UJI", "UTS", "Tampere"}
     assert {"MAE", "p75", "p95", "gain_pct"} <= set(paper.TABLE1.columns)
+
+
+def test_knn_vs_networks_uses_the_fixed_k_and_the_papers_best(errors):
+    t = report.knn_vs_networks(report.table1(errors), "k=3").set_index("dataset")
+    assert t.loc["UJI", "kNN (k=3) MAE [m]"] == pytest.approx(2.0)  # errors 1 and 3
+    assert t.loc["UJI", "our best network"] == "DNN+++"  # 5.0 m, below DNN 8, bAaT 10
+    assert t.loc["UJI", "paper's best model"] == "BayesCNN+++"  # 10.79 m in Table 1
+    assert t.loc["UJI", "its MAE in the paper [m]"] == pytest.approx(10.79)
+    assert t.loc["UJI-LIB", "paper's column"] == "UTS"
+    assert t.loc["UJI-LIB", "vs paper"] == report.NOT_COMPARABLE
+    with pytest.raises(ValueError, match="no kNN"):
+        report.knn_vs_networks(report.table1(errors), "k=7")
