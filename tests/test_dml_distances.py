@@ -496,3 +496,17 @@ def test_knn_agrees_with_scikit_learn_on_ujiindoorloc():
     clear = np.abs(d4[:, k] - d4[:, k - 1]) > 1e-6
     assert clear.mean() > 0.95
     np.testing.assert_allclose(pred[clear], ref[clear], atol=1e-6)
+
+
+def test_correlation_with_a_constant_fingerprint_is_undefined_as_in_scipy():
+    """A fingerprint whose represented values are all equal has no correlation with anything;
+    the separable sums leave a rounding residue that once gave 0 (found by hypothesis)."""
+    A = np.array([[MISS, -25.0]])
+    B = np.array([[-26.0, -26.0]])
+    for rep in REPRESENTATIONS:
+        ref = reference("correlation", A, B, rep, -105.0)
+        got = pairwise(A, B, "correlation", representation=rep, min_rss=-105.0)
+        assert np.isnan(ref).all() and np.isnan(got).all(), rep
+        feats = pair_features(A, B, ["correlation"], rep, pairs_i=np.array([0]),
+                              pairs_j=np.array([0]), min_rss=-105.0)
+        assert np.isnan(feats).all(), rep

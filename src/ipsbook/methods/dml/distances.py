@@ -445,9 +445,7 @@ def _block(metric: str, a: _Side, ia: slice, b: _Side, p: LGDParams) -> np.ndarr
             na, nb = a.norm_c[ia], b.norm_c
         else:
             na, nb = a.norm[ia], b.norm
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sim = dot / (na[:, None] * nb[None, :])
-        return 1.0 - np.clip(sim, -1.0, 1.0)
+        return _angular(dot, na[:, None] * nb[None, :])
     if metric == "jaccard":
         inter = _count_both(a, ia, b)
         union = a.n_heard[ia][:, None] + b.n_heard[None, :] - inter
@@ -460,6 +458,14 @@ def _block(metric: str, a: _Side, ia: slice, b: _Side, p: LGDParams) -> np.ndarr
             d = d + p.alpha * (Wa.sum(axis=1)[:, None] + Wb.sum(axis=1)[None, :] - inter_w_ab)
         return d
     raise AssertionError(metric)  # pragma: no cover - check_metric ran before
+
+
+def _angular(dot: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``1 - dot / den`` clipped to [0, 2]: cosine or correlation distance. Undefined (NaN, as in
+    scipy's ``cdist``) where a side has zero norm: a zero vector (cosine) or a constant one
+    (correlation), whose rounding residue in ``dot`` would otherwise give 0 or 2 at random."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, 1.0 - np.clip(dot / den, -1.0, 1.0), np.nan)
 
 
 def _separable_weights(a: _Side, ia: slice, b: _Side, Wa: np.ndarray, Wb: np.ndarray):
@@ -667,8 +673,7 @@ def _pairs_chunk(metrics: Sequence[str], pr: _Pairs, p: LGDParams) -> list[np.nd
                 den = a.norm_c[i] * b.norm_c[j]
             else:
                 den = a.norm[i] * b.norm[j]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                d = 1.0 - np.clip(dot / den, -1.0, 1.0)
+            d = _angular(dot, den)
         elif metric == "jaccard":
             inter = pr.count_both()
             d = 1.0 - inter / (a.n_heard[i] + b.n_heard[j] - inter)
