@@ -16,7 +16,8 @@ floor -110 dBm). Four parts:
    (``FitHistory.epoch_s``: what ``samples_per_s`` divides by); the whole ``fit`` call's wall
    time is kept beside it. Also MTLoc's inference (``train.predict`` on site2's validation
    samples, at both thread counts) and, as the non-deep reference, the Wi-Fi kNN baseline
-   (``baselines.wifi_knn``: fit, k chosen on validation, query the test set).
+   (``baselines.wifi_knn``: fit, representation x metric x k chosen on validation, query the
+   test set).
 3. **Growth**: MTLoc from scratch, batch 32, 1 thread: epoch seconds against the number of
    training samples (seeded subsets of all of site2's samples), with a log-log fit.
 4. **The ``paper`` profile's cost**, estimated from the measured batch-32 single-thread MTLoc
@@ -380,17 +381,20 @@ def part_inference(train: Any, val: Any, test: Any, imu: IMURegressor, threads: 
             "run": lambda nt=nt: _with_threads(nt, lambda: predict(model, val))}
     ks = SETTINGS.knn_k
 
-    def knn_check(res: tuple[np.ndarray, int]) -> dict[str, Any]:
-        return {"k": int(res[1]), "mean_error_m_test": float(np.mean(res[0])),
+    def knn_check(res: baselines.WifiKNN) -> dict[str, Any]:
+        return {"k": int(res.k), "representation": res.representation, "metric": res.metric,
+                "mean_error_m_test": float(np.mean(res.errors)),
                 "train_samples": len(train), "validation_samples": len(val),
                 "test_samples": len(test)}
 
     jobs["baseline/wifi_knn"] = {
         "row": _row("baseline", "baseline/wifi_knn",
                     f"baselines.wifi_knn(train, test, val, k_values={ks}): fit a "
-                    "NearestNeighbors index on the training Wi-Fi, choose k on validation, "
-                    "query the test set", len(val) + len(test), "queries", repeats),
-        "run": lambda: baselines.wifi_knn(train, test, val, ks), "check": knn_check}
+                    "NearestNeighbors index on the training Wi-Fi per (representation, "
+                    f"metric) pair ({len(SETTINGS.knn_configs)}), choose the pair and k on "
+                    "validation, query the test set", len(val) + len(test), "queries", repeats),
+        "run": lambda: baselines.wifi_knn(train, test, val, ks, configs=SETTINGS.knn_configs),
+        "check": knn_check}
     time_interleaved(jobs, repeats, verbose)
     return [j["row"] for j in jobs.values()]
 

@@ -56,9 +56,11 @@
 # * *Modality wiping*: a wiped sample loses that modality's whole input (Wi-Fi → not heard,
 #   IMU / magnetometer window → the channel's training mean).
 #
-# **Beyond the paper**: a Wi-Fi-only kNN and a pedestrian-dead-reckoning (PDR) baseline on the
-# same splits, and the distance from each test position to the nearest training position — how
-# well the training walks cover the places a test walk visits.
+# **Beyond the paper**: a Wi-Fi-only kNN (on raw dBm, and with paper A's data representation
+# and distance chosen on validation) and a pedestrian-dead-reckoning (PDR) baseline on the same
+# splits; the distance from each test position to the nearest training position — how well
+# the training walks cover the places a test walk visits; and each model's error on its own
+# training samples beside its validation and test error.
 
 # %% tags=["parameters"]
 profile = "quick"  # smoke | quick | paper: seeds, epochs and sweep sizes (table below)
@@ -69,6 +71,7 @@ max_age_s = 2.5  # Wi-Fi readings older than this at their scan are dropped [s] 
 imu_channels = "magnitude"  # "magnitude" (|acc|, |gyro|: the paper's 10×2) or "6axis"
 mag_channels = "magnitude"  # "magnitude" (|B|: the paper's 10×1) or "3axis"
 wifi_mode = "latest"  # "latest" (newest scan at or before the step) or "at_scan" (Table II)
+max_scan_age_s = None  # "latest": a newest scan older than this counts as none [s] (> 0, or None)
 rss_floor_dbm = -110.0  # RSS that stands for "not heard" [dBm] (negative)
 wipe_rate = 0.625  # fine-tuning rate of the model whose modalities are wiped (one of the rates)
 wipe_at = 0.4  # share of each modality wiped for Table VI and Fig. 6 (0 to 1)
@@ -95,8 +98,8 @@ if not (isinstance(epochs, int) and epochs >= 0):
     raise ValueError(f"epochs={epochs!r} must be an integer >= 0 (0: the profile's value)")
 cfg = profiles.resolve("mtloc", profile)
 params = dict(seed=seed, min_scans=min_scans, max_age_s=max_age_s, imu_channels=imu_channels,
-              mag_channels=mag_channels, wifi_mode=wifi_mode, rss_floor_dbm=rss_floor_dbm,
-              wipe_rate=wipe_rate, wipe_at=wipe_at, epochs=epochs, num_threads=num_threads,
+              mag_channels=mag_channels, wifi_mode=wifi_mode, max_scan_age_s=max_scan_age_s,
+              rss_floor_dbm=rss_floor_dbm, wipe_rate=wipe_rate, wipe_at=wipe_at, epochs=epochs, num_threads=num_threads,
               workers=workers)
 out = RunOutput(output_dir, chapter="mtloc", paper="E", cfg=cfg, params=params)
 plotting.use_style()
@@ -112,6 +115,7 @@ settings = Settings(
     wipe_rate=wipe_rate, wipe_fractions=tuple(cfg.wipe_fractions), wipe_at=wipe_at,
     min_scans=min_scans, max_age_s=max_age_s, imu_channels=imu_channels,
     mag_channels=mag_channels, wifi_mode=wifi_mode, rss_floor_dbm=rss_floor_dbm,
+    max_scan_age_s=max_scan_age_s,
 )
 seeds = [seed + s for s in cfg.seeds]
 directions = [tuple(d) for d in cfg.directions]
@@ -134,13 +138,14 @@ profiles.table("mtloc")
 
 # %%
 sites = {s: ilc.load_site(s) for s in ilc.SITES}
-rows, skipped = [], {}
+rows, skipped, ages = [], {}, {}
 for site, traces in sites.items():
     vocab = ilc.ap_vocabulary(traces, min_scans=min_scans, max_age_s=max_age_s)
     at_scan = ilc.build_samples(traces, vocab, imu_channels=imu_channels,
                                 mag_channels=mag_channels, wifi_mode="at_scan",
                                 max_age_s=max_age_s, rss_floor_dbm=rss_floor_dbm)
     c = at_scan.counts()
+    ages[site] = at_scan.wifi_age_s[np.isfinite(at_scan.wifi_age_s)]  # newest scan's age per step
     rows.append({"data": f"ours: {site} (F1)", "traces / rounds": c["traces"],
                  "IMU samples": c["samples"], "IMU input": c["imu_shape"].split(" * ", 1)[1],
                  "RSS samples": c["rss_samples"], "access points": c["aps"],
@@ -159,6 +164,14 @@ display(Markdown(f"**Table II/III, ours vs the paper.** IMU samples = 100 ms tim
                  f"{min_scans} scans of the whole site (each run's vocabulary uses its training "
                  f"traces only)."))
 out.table(pd.DataFrame(rows), "table2_datasets")
+display(Markdown(
+    "**How old is the latest scan?** With `wifi_mode=\"latest\"` a time step reads the newest "
+    "scan at or before it: " + "; ".join(
+        f"{site}: median {np.median(a):.1f} s, {100 * np.mean(a > 5):.1f}% of the steps older "
+        f"than 5 s, at most {a.max():.1f} s" for site, a in ages.items()) +
+    ". A walker covers about 1.2 m/s, so an old scan describes a place metres back; "
+    "`max_scan_age_s` treats a scan older than its value as missing (off by default, as in the "
+    f"paper; this run: {max_scan_age_s})."))
 
 # %%
 skip = (pd.Series(skipped, name="lines").rename_axis(["site", "line type"]).reset_index()
@@ -192,7 +205,8 @@ out.figure(fig, "fig3_floors")
 longest = max(sites["site1"], key=lambda t: len(t.imu))
 vocab1 = ilc.ap_vocabulary(sites["site1"], min_scans=min_scans, max_age_s=max_age_s)
 one = ilc.build_samples([longest], vocab1, imu_channels="magnitude", mag_channels="magnitude",
-                        wifi_mode=wifi_mode, max_age_s=max_age_s, rss_floor_dbm=rss_floor_dbm)
+                        wifi_mode=wifi_mode, max_age_s=max_age_s, rss_floor_dbm=rss_floor_dbm,
+                        max_scan_age_s=max_scan_age_s)
 fig = plots.trace_modalities(longest, one, rss_floor_dbm)
 out.figure(fig, "trace_modalities")
 
@@ -229,10 +243,11 @@ info = pd.DataFrame([{k: v for k, v in r.info.items() if not isinstance(v, dict)
 out.table(info, "runs")
 DIRS = [f"{s}→{t}" for s, t in directions]
 display(Markdown("Per run: access points in the target vocabulary (paper: 750), traces and "
-                 "samples per split, the k chosen for the kNN baseline, the PDR constants."))
+                 "samples per split, the representation, distance and k chosen on validation "
+                 "for the Wi-Fi kNN baseline, the PDR step length."))
 info[["direction", "seed", "target_aps", "target_train_traces", "target_validation_traces",
-      "target_test_traces", "target_train_samples", "target_test_samples", "knn_k",
-      "pdr_step_length_m"]]
+      "target_test_traces", "target_train_samples", "target_test_samples", "knn_representation",
+      "knn_metric", "knn_k", "pdr_step_length_m"]]
 
 # %% [markdown]
 # (mtloc-table4)=
@@ -382,18 +397,23 @@ out.figure(fig, "fig6_cdf_wiping")
 # (mtloc-baselines)=
 # ## Beyond the paper: what does the deep fusion add?
 #
-# The same test traces, located by a Wi-Fi-only kNN (k chosen on validation) and by PDR
-# (steps from the accelerometer, heading from the rotation vector, step length and heading
-# offset fitted on the training traces, started at the test trace's first waypoint). The last
-# row is not a method: the distance from each test position to the nearest *training* position,
-# i.e. how far the test walks stray from anywhere the training walks went. A fingerprinting
-# method learns positions only where it has training data; where the walks do not overlap, no
-# amount of transfer brings the Wi-Fi error below this.
+# The same test traces, located by a Wi-Fi-only kNN and by PDR (steps from the accelerometer,
+# heading from the rotation vector, step length and heading offset fitted on the training
+# traces, started at the test trace's first waypoint). The kNN comes twice: on the raw dBm
+# vectors MTLoc reads, with the Euclidean distance (the common default), and with the data
+# representation and distance of paper A's study ({ref}`dml`; positive or powed RSS, Euclidean
+# or cosine) that, with k, does best on the validation traces. The last row is not a method:
+# the distance from each test position to the nearest *training* position, i.e. how far the
+# test walks stray from anywhere the training walks went. A fingerprinting method learns
+# positions only where it has training data; where the walks do not overlap, no amount of
+# transfer brings the Wi-Fi error below this.
 
 # %%
+KNN_RAW, KNN_CHOSEN = "Wi-Fi kNN (raw dBm, Euclidean)", "Wi-Fi kNN (chosen on validation)"
 names = {("scratch", 1.0): "MTLoc from scratch", ("finetune", 1.0): "MTLoc fine-tuned 100%",
          ("finetune", wipe_rate): f"MTLoc fine-tuned {rate_label(wipe_rate)}",
-         ("transfer", 0.0): "MTLoc transferred (0%)", ("wifi-knn", 1.0): "Wi-Fi kNN",
+         ("transfer", 0.0): "MTLoc transferred (0%)", ("wifi-knn-raw", 1.0): KNN_RAW,
+         ("wifi-knn", 1.0): KNN_CHOSEN,
          ("pdr", 1.0): "PDR", ("coverage", 1.0): "nearest training position (not a method)"}
 rows = []
 for direction in DIRS:
@@ -413,7 +433,8 @@ for d in DIRS:
     deep = b[b.index.str.startswith("MTLoc")]
     lines.append(
         f"* **{d}**: the MTLoc variants reach {deep.min():.1f}–{deep.max():.1f} m mean error, "
-        f"Wi-Fi kNN {b['Wi-Fi kNN']:.1f} m, PDR {b['PDR']:.1f} m; a test position lies on "
+        f"Wi-Fi kNN {b[KNN_RAW]:.1f} m on raw dBm and {b[KNN_CHOSEN]:.1f} m with the "
+        f"representation chosen on validation, PDR {b['PDR']:.1f} m; a test position lies on "
         f"average {b['nearest training position (not a method)']:.1f} m from the nearest "
         f"training position.")
 display(Markdown("**What the baselines say** (computed, this run):\n\n" + "\n".join(lines) + (
@@ -424,6 +445,58 @@ display(Markdown("**What the baselines say** (computed, this run):\n\n" + "\n".j
     "selected trajectories (its Fig. 3), so its test positions are covered by training data; "
     "that, more than the method, is a likely reason for the gap between its absolute errors "
     "and ours.")))
+
+# %% [markdown]
+# **Which kNN?** The validation error of every representation and distance at its best k,
+# averaged over seeds, and how often each was chosen. The two distances weigh a scan
+# differently: under the raw dBm Euclidean distance an AP heard on one side only adds its whole
+# distance to the floor, as much as a strong AP whose reading differs by that much; the cosine
+# distance on positive or powed RSS compares the direction of the vectors (which APs are heard
+# and their relative strengths), not their overall level. Here a scan hears a few dozen of the
+# vocabulary's roughly thousand APs.
+
+# %%
+knn_grid = pd.concat([r.knn_grid for r in results], ignore_index=True)
+best_k = (knn_grid.groupby(["direction", "seed", "representation", "metric"])
+          .validation_mean_m.min().reset_index())
+chosen = info.groupby(["direction", "knn_representation", "knn_metric"]).size()
+knn_table = (best_k.groupby(["direction", "representation", "metric"]).validation_mean_m
+             .agg(["mean", "min", "max"]).round(2).reset_index()
+             .sort_values(["direction", "mean"], ignore_index=True))
+knn_table["chosen in runs"] = [int(chosen.get((d, r, m), 0)) for d, r, m in
+                               zip(knn_table.direction, knn_table.representation, knn_table.metric)]
+display(Markdown("**Wi-Fi kNN on validation.** Mean validation error [m] at each pair's best k: "
+                 "mean, min and max over seeds, and the number of runs in which it was chosen."))
+out.table(knn_table, "knn_validation")
+top = knn_table.loc[knn_table.groupby("direction")["mean"].idxmin()]
+display(Markdown("Lowest mean validation error (computed, this run): " + "; ".join(
+    f"{r.direction}: {r.representation} RSS, {r.metric} distance ({r['mean']:.1f} m)"
+    for _, r in top.iterrows()) + "."))
+
+# %% [markdown]
+# (mtloc-gap)=
+# ### Where the error comes from: training, validation and test traces
+#
+# Each MTLoc model scored on the samples it was fitted on, beside the validation and test
+# traces. A small error on its own training walks and a large one on other walks is the
+# signature of a model that memorises places it has been rather than one that lacks training.
+
+# %%
+gap_models = {("scratch", 1.0): "from scratch", ("transfer", 0.0): "0% (transferred)",
+              ("finetune", 1.0): "fine-tuned 100%",
+              ("finetune", wipe_rate): f"fine-tuned {rate_label(wipe_rate)}"}
+g = errors[errors.model.isin(["scratch", "transfer", "finetune"])]
+g = g[[(m, r) in gap_models for m, r in zip(g.model, g.rate)]]
+gap = (g.groupby(["direction", "model", "rate", "split"]).error_m.mean().unstack("split")
+       [["train", "validation", "test"]].reset_index())
+gap.insert(1, "MTLoc model", [gap_models[(m, r)] for m, r in zip(gap.model, gap.rate)])
+gap["order"] = [list(gap_models).index((m, r)) for m, r in zip(gap.model, gap.rate)]
+gap = gap.sort_values(["direction", "order"]).drop(columns=["model", "rate", "order"]).rename(columns={
+    "train": "own training samples [m]", "validation": "validation [m]", "test": "test [m]"})
+display(Markdown(f"**Generalisation gap.** Mean error [m] of each model on its own training "
+                 f"samples, on the validation and on the test traces, all seeds pooled; "
+                 f"{PROFILE_NOTE}."))
+out.table(gap.round(2), "generalisation_gap")
 
 # %% [markdown]
 # (mtloc-speed)=
@@ -443,7 +516,7 @@ speed = (training.assign(kind=np.where(training.model == "IMU-LSTM pre-training"
 tgt_samples = ilc.build_samples(sites[directions[0][1]], ilc.ap_vocabulary(
     sites[directions[0][1]], min_scans=min_scans, max_age_s=max_age_s),
     imu_channels=imu_channels, mag_channels=mag_channels, wifi_mode=wifi_mode,
-    max_age_s=max_age_s, rss_floor_dbm=rss_floor_dbm)
+    max_age_s=max_age_s, rss_floor_dbm=rss_floor_dbm, max_scan_age_s=max_scan_age_s)
 probe = make_mtloc(tgt_samples, mode="scratch")
 h32 = fit(probe, tgt_samples, config=FitConfig(epochs=1, batch_size=32, num_threads=num_threads))
 paper_cfg = profiles.resolve("mtloc", "paper")

@@ -363,6 +363,14 @@ def test_wifi_latest() -> None:
     s_zz = ilc.build_samples(tr, ["zz"])
     assert s_zz.wifi_valid[first].all() and not s_zz.wifi_valid[second].any()
     assert (s_zz.wifi[second] == FLOOR).all() and s_zz.wifi.dtype == np.float32
+    # a scan older than max_scan_age_s at the step counts as none; the age is still reported
+    s_lim = ilc.build_samples(tr, ["aa", "bb", "cc"], max_age_s=2.5, max_scan_age_s=0.5)
+    stale = (first | second) & (s.wifi_age_s > 0.5)
+    assert stale.any() and (~stale & (first | second)).any()
+    assert not s_lim.wifi_valid[stale].any() and (s_lim.wifi[stale] == FLOOR).all()
+    assert s_lim.wifi_valid[(first | second) & ~stale].all()
+    np.testing.assert_array_equal(s_lim.wifi[~stale], s.wifi[~stale])
+    np.testing.assert_allclose(s_lim.wifi_age_s, s.wifi_age_s, equal_nan=True)
 
 
 def test_wifi_at_scan_is_table_ii_literally() -> None:
@@ -527,6 +535,7 @@ def test_short_traces_are_listed_and_too_long_window_raises(cut: ilc.Trace) -> N
         ({"resample": "cubic"}, r"resample='cubic' is not valid; allowed values: 'linear', 'pick'"),
         ({"max_age_s": -1}, r"max_age_s=-1 is not valid"),
         ({"rss_floor_dbm": float("nan")}, r"rss_floor_dbm=nan is not valid"),
+        ({"max_scan_age_s": 0}, r"max_scan_age_s=0 is not valid"),
     ],
 )
 def test_build_samples_bad_input(cut: ilc.Trace, kwargs: dict, pattern: str) -> None:

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from ipsbook.methods.mtloc import (
+    KNN_CONFIGS,
     FitConfig,
     errors_m,
     fit,
@@ -204,8 +205,75 @@ def test_settings_reject_bad_rates() -> None:
 
 def test_wifi_knn_is_exact_on_its_training_points() -> None:
     s = synthetic(120)
-    e, k = wifi_knn(s, s, s, k_values=(1, 3))
-    assert k == 1 and np.median(e) == pytest.approx(0.0, abs=1e-6)
+    res = wifi_knn(s, s, s, k_values=(1, 3))
+    assert res.k == 1 and np.median(res.errors) == pytest.approx(0.0, abs=1e-6)
+
+
+def _sklearn_knn_errors(train: Samples, test: Samples, rep: str, metric: str, k: int) -> np.ndarray:
+    """Independent reference: scikit-learn's distance-weighted regressor on represented vectors."""
+    from sklearn.neighbors import KNeighborsRegressor
+
+    from ipsbook.methods.dml.representations import represent
+
+    tv, ok = train.wifi_valid, test.wifi_valid
+    heard = train.wifi[tv] > FLOOR
+    min_rss = min(FLOOR, float(train.wifi[tv][heard].min()) - 1.0)
+    r = lambda x: represent(x.astype(np.float64), rep, missing=FLOOR, min_rss=min_rss)  # noqa: E731
+    reg = KNeighborsRegressor(n_neighbors=k, weights="distance", metric=metric,
+                              algorithm="brute")
+    pred = np.tile(train.pos.astype(np.float64).mean(axis=0), (len(test.pos), 1))
+    pred[ok] = reg.fit(r(train.wifi[tv]), train.pos[tv]).predict(r(test.wifi[ok]))
+    return np.linalg.norm(pred - test.pos, axis=1)
+
+
+def test_wifi_knn_chooses_the_configuration_best_on_validation() -> None:
+    train, val, test = synthetic(200, seed=1), synthetic(80, seed=2), synthetic(60, seed=3)
+    # a device that reads 12 dB weaker: the ranking of APs survives, the raw dBm distances do not
+    for s in (val, test):
+        heard = s.wifi > FLOOR
+        s.wifi = np.where(heard, np.maximum(s.wifi - 12.0, FLOOR + 1), FLOOR).astype(np.float32)
+    test.wifi_valid[:3] = False  # before the first scan: the training centroid
+    test.wifi[:3] = FLOOR
+    configs = (*KNN_CONFIGS, ("positive", "manhattan"))
+    res = wifi_knn(train, test, val, k_values=(1, 3, 5), configs=configs)
+    grid = res.grid
+    assert len(grid) == 5 * 3 and set(grid.representation) == {"raw", "positive", "powed"}
+    best = grid.loc[grid.validation_mean_m.idxmin()]
+    assert (res.representation, res.metric, res.k) == (best.representation, best.metric, best.k)
+    np.testing.assert_array_equal(res.errors, res.by_config[(res.representation, res.metric)][2])
+    # every pair, at the k it chose on validation, is scikit-learn's distance-weighted kNN (the
+    # cosine one is searched as Euclidean on unit vectors: same neighbours, same weights)
+    for (rep, metric), (k, val_e, test_e) in res.by_config.items():
+        sel = grid[(grid.representation == rep) & (grid.metric == metric)]
+        assert k == sel.loc[sel.validation_mean_m.idxmin(), "k"]
+        np.testing.assert_allclose(test_e, _sklearn_knn_errors(train, test, rep, metric, k),
+                                   atol=1e-4, err_msg=f"{rep}/{metric}")
+        np.testing.assert_allclose(val_e, _sklearn_knn_errors(train, val, rep, metric, k),
+                                   atol=1e-4, err_msg=f"{rep}/{metric}")
+    # raw dBm with the Euclidean distance is one point of the grid, and on its own gives the same
+    raw = wifi_knn(train, test, val, k_values=(1, 3, 5), configs=[("raw", "euclidean")])
+    np.testing.assert_allclose(raw.errors, _sklearn_knn_errors(train, test, "raw", "euclidean", raw.k),
+                               atol=1e-6)
+    k, val_e, test_e = res.by_config[("raw", "euclidean")]
+    assert k == raw.k
+    np.testing.assert_array_equal(test_e, raw.errors)
+    np.testing.assert_array_equal(val_e, raw.val_errors)
+    assert np.mean(res.val_errors) == pytest.approx(best.validation_mean_m)
+    assert raw.grid.validation_mean_m.min() >= grid.validation_mean_m.min()
+
+
+def test_wifi_knn_rejects_unknown_representation_or_metric() -> None:
+    s = synthetic(60)
+    with pytest.raises(ValueError, match="configs=.*representation one of raw"):
+        wifi_knn(s, s, s, configs=[("dBm", "euclidean")])
+    with pytest.raises(ValueError, match="configs=.*metric one of euclidean"):
+        wifi_knn(s, s, s, configs=[("raw", "hamming")])
+    with pytest.raises(ValueError, match="distinct"):
+        wifi_knn(s, s, s, configs=[("raw", "euclidean"), ("raw", "euclidean")])
+    with pytest.raises(ValueError, match="knn_configs"):
+        Settings(knn_configs=(("powed", "cosine"),))
+    with pytest.raises(ValueError, match="k_values"):
+        wifi_knn(s, s, s, k_values=(0,))
 
 
 @dataclasses.dataclass
@@ -266,16 +334,26 @@ def test_run_all_gives_the_same_numbers_in_parallel_and_in_order() -> None:
 
     tiny = FitConfig(epochs=1, lr=0.001, batch_size=512, num_threads=1)
     s = Settings(pretrain=tiny, target=tiny, rates=(0.0, 1.0), wipe_rate=1.0,
-                 wipe_fractions=(0.0, 1.0))
+                 wipe_fractions=(0.0, 1.0), knn_configs=(("raw", "euclidean"), ("powed", "cosine")))
     seq = run_all([("site1", "site2")], [0, 1], settings=s, workers=1, progress=False)
     par = run_all([("site1", "site2")], [0, 1], settings=s, workers=2, progress=False)
     assert [r.info["seed"] for r in par] == [0, 1]
     for a, b in zip(seq, par, strict=True):
         pd.testing.assert_frame_equal(a.errors, b.errors)
         pd.testing.assert_frame_equal(a.wipe_curve, b.wipe_curve)
-    # every model, both splits, and the baselines are there
-    models = set(seq[0].errors.model)
-    assert {"scratch", "transfer", "finetune", "wifi-knn", "pdr", "coverage"} <= models
+        pd.testing.assert_frame_equal(a.knn_grid, b.knn_grid)
+    # every model, every split, and the baselines are there
+    e = seq[0].errors
+    assert set(e.model) == {"scratch", "transfer", "finetune", "wifi-knn", "wifi-knn-raw", "pdr",
+                            "coverage"}
+    # the MTLoc models are also scored on the samples they were fitted on (the generalisation
+    # gap); the baselines only on validation and test
+    assert set(e[e.split == "train"].model) == {"scratch", "transfer", "finetune"}
+    assert set(e.split) == {"train", "validation", "test"}
+    info, grid = seq[0].info, seq[0].knn_grid
+    best = grid.loc[grid.validation_mean_m.idxmin()]
+    assert (info["knn_representation"], info["knn_metric"], info["knn_k"]) == (
+        best.representation, best.metric, best.k)
     with pytest.raises(ValueError, match="workers=0"):
         run_all([("site1", "site2")], [0], settings=s, workers=0)
     with pytest.raises(ValueError, match="source and target must be different"):

@@ -764,6 +764,7 @@ def build_samples(
     max_age_s: float | None = DEFAULT_MAX_AGE_S,
     rss_floor_dbm: float = -110.0,
     resample: str = "pick",
+    max_scan_age_s: float | None = None,
 ) -> MultimodalSamples:
     """Paper E's multimodal samples (Table II) from parsed traces, vectorised per trace.
 
@@ -796,6 +797,10 @@ def build_samples(
     vector appears only on the step where it arrives (``t - step_s < scan time <= t``);
     every other step is all floor with ``wifi_valid`` False (``wifi_age_s`` still gives the
     age of the newest scan). Two scans within one step: the later one is used.
+    ``max_scan_age_s`` (``latest`` only; default ``None``: no limit, the paper's "latest scan"):
+    a newest scan older than this at the step counts as no scan (all floor, ``wifi_valid``
+    False). Scans usually come every 2–3 s, but site2's logs have gaps of up to 20 s, during
+    which "latest" holds a vector from tens of metres back.
 
     **Position.** ``np.interp`` of the waypoints in time; exact at waypoint times.
     ``t_s`` is measured from the header's ``startTime``.
@@ -811,6 +816,9 @@ def build_samples(
     _choice("resample", resample, ("linear", "pick"))
     _check_max_age(max_age_s)
     _check_number("rss_floor_dbm", rss_floor_dbm, "a finite number (dBm), e.g. -110")
+    if max_scan_age_s is not None:
+        _check_number("max_scan_age_s", max_scan_age_s, "a number > 0 (s), or None (no limit)",
+                      low=0.0, strict=True, allow_inf=True)
     if isinstance(vocabulary, str):
         raise TypeError("vocabulary must be a sequence of BSSIDs, not one string")
     vocab = tuple(str(v) for v in vocabulary)
@@ -857,6 +865,8 @@ def build_samples(
         valid = seen & (has[kk] if len(scans) else False)
         if wifi_mode == "at_scan":
             valid &= age * 1000.0 < step_ms
+        elif max_scan_age_s is not None:
+            valid &= age <= max_scan_age_s
         wifi = np.full((len(s), len(vocab)), rss_floor_dbm, dtype=np.float32)
         if len(scans):
             wifi[valid] = mat[kk[valid]]
@@ -891,6 +901,7 @@ def build_samples(
         "max_age_s": max_age_s,
         "rss_floor_dbm": rss_floor_dbm,
         "resample": resample,
+        "max_scan_age_s": max_scan_age_s,
     }
     return MultimodalSamples(
         **arrays,

@@ -6,16 +6,18 @@ source → target run per seed). The network is :class:`ipsbook.models.mtloc.MTL
 come from :mod:`ipsbook.data.ilc`.
 """
 
-from .baselines import PDRModel, fit_pdr, pdr_positions, step_times, wifi_knn
+from .baselines import KNN_CONFIGS, PDRModel, WifiKNN, fit_pdr, pdr_positions, step_times, wifi_knn
 from .train import MODES, FitConfig, FitHistory, errors_m, fit, make_mtloc, predict, pretrain_imu
 from .wipe import MODALITIES, valid_mask, wipe
 
 __all__ = [
+    "KNN_CONFIGS",
     "MODALITIES",
     "MODES",
     "FitConfig",
     "FitHistory",
     "PDRModel",
+    "WifiKNN",
     "errors_m",
     "fit",
     "fit_pdr",

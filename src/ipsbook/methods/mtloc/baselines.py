@@ -2,8 +2,11 @@
 
 * :func:`wifi_knn` — Wi-Fi fingerprinting alone: distance-weighted k nearest neighbours
   (scikit-learn) on the same Wi-Fi vectors MTLoc reads (dBm, "not heard" = the floor value),
-  with k chosen on the validation set from ``k_values``. A sample without a valid Wi-Fi vector
-  (before the trace's first scan) gets the training positions' centroid.
+  in one of paper A's data representations (raw dBm, positive, powed) under the Euclidean or
+  cosine distance (:data:`KNN_CONFIGS`), the pair and k chosen on the validation set. Raw dBm
+  with the Euclidean distance, the common default, is one of the pairs (the chapter reports it
+  on its own too). A sample without a valid Wi-Fi vector (before the trace's first
+  scan) gets the training positions' centroid.
 * :func:`pdr_positions` — pedestrian dead reckoning, the engineering answer to the IMU: steps
   detected as peaks of the smoothed acceleration magnitude, a step length and a heading offset
   fitted per site on the *training* traces (:func:`fit_pdr`), heading from the Android rotation
@@ -17,14 +20,87 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+import pandas as pd
 from scipy.signal import find_peaks
 from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
-__all__ = ["PDRModel", "fit_pdr", "pdr_positions", "step_times", "wifi_knn"]
+from ..dml.representations import REPRESENTATIONS, represent
+
+__all__ = ["KNN_CONFIGS", "KNN_METRICS", "PDRModel", "WifiKNN", "fit_pdr",
+           "pdr_positions", "step_times", "wifi_knn"]
+
+# The (representation, metric) pairs the kNN chooses from on validation. Raw dBm under the
+# Euclidean distance is the common default; "positive" under it would be the same search (a
+# constant shift), so positive is only tried under the cosine distance.
+KNN_CONFIGS: tuple[tuple[str, str], ...] = (
+    ("raw", "euclidean"), ("positive", "cosine"), ("powed", "euclidean"), ("powed", "cosine"))
+KNN_METRICS: tuple[str, ...] = ("euclidean", "manhattan", "cosine")
+
+
+class WifiKNN(NamedTuple):
+    """What :func:`wifi_knn` chose on validation and what it scored.
+
+    Every (representation, metric) pair gets its own k, the one best on validation; the chosen
+    configuration is the pair whose best k has the lowest validation error. ``by_config`` keeps
+    each pair's errors at its own k, so the raw-dBm Euclidean kNN (the common default) is read
+    from the same call.
+    """
+
+    errors: np.ndarray  # (len(test),) test errors [m] of the chosen configuration
+    val_errors: np.ndarray | None  # (len(val),) its validation errors; None without val
+    k: int
+    representation: str
+    metric: str
+    grid: pd.DataFrame  # representation, metric, k, validation_mean_m (one row per configuration)
+    # (representation, metric) -> (k, validation errors or None, test errors)
+    by_config: dict[tuple[str, str], tuple[int, np.ndarray | None, np.ndarray]]
+
+
+class _Index:
+    """Brute-force neighbour search in float32 under ``metric``. Cosine is searched as the
+    Euclidean distance between L2-normalised vectors (the same order: |a - b|^2 = 2 - 2 cos for
+    unit vectors) and reported as ``1 - cos = |a - b|^2 / 2``, at the speed of scikit-learn's
+    Euclidean kernel; a zero vector (no AP above ``min_rss``) stays zero, equidistant from all."""
+
+    def __init__(self, X: np.ndarray, metric: str, k: int) -> None:
+        self.metric = metric
+        self.nn = NearestNeighbors(n_neighbors=k, algorithm="brute",
+                                   metric="manhattan" if metric == "manhattan" else "euclidean")
+        self.nn.fit(self._prepare(X))
+
+    def _prepare(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, np.float32)
+        if self.metric == "cosine":
+            n = np.linalg.norm(X, axis=1, keepdims=True)
+            X = X / np.where(n > 0, n, 1.0)
+        return X
+
+    def kneighbors(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dist, idx = self.nn.kneighbors(self._prepare(X))
+        dist = dist.astype(np.float64)
+        return (dist**2 / 2 if self.metric == "cosine" else dist), idx
+
+
+def _knn_errors(index: _Index, P: np.ndarray, centroid: np.ndarray, X: np.ndarray,
+                ok: np.ndarray, pos: np.ndarray, ks: Sequence[int]) -> dict[int, np.ndarray]:
+    """Errors per k of distance-weighted kNN (1/distance, scikit-learn's ``weights="distance"``:
+    exact matches alone count, equally); rows without Wi-Fi get the training centroid."""
+    dist, idx = (index.kneighbors(X) if len(X)
+                 else (np.empty((0, ks[-1])), np.empty((0, ks[-1]), int)))
+    out = {}
+    for k in ks:
+        d, i = dist[:, :k], idx[:, :k]
+        exact = d <= 0
+        w = np.where(exact.any(axis=1, keepdims=True), exact.astype(float),
+                     1.0 / np.where(exact, 1.0, d))
+        pred = np.tile(centroid, (len(pos), 1))
+        pred[ok] = np.einsum("nk,nkd->nd", w, P[i]) / w.sum(axis=1, keepdims=True)
+        out[k] = np.linalg.norm(pred - pos, axis=1)
+    return out
 
 
 def wifi_knn(
@@ -32,45 +108,76 @@ def wifi_knn(
     test: Any,
     val: Any | None = None,
     k_values: Sequence[int] = (1, 3, 5, 7, 9),
-) -> tuple[np.ndarray, int]:
-    """Errors (m) of distance-weighted kNN on ``test`` and the k used (chosen on ``val`` by mean
-    error; the middle of ``k_values`` without ``val``). Weights are 1/distance as scikit-learn's
-    ``weights="distance"`` (an exact match takes all the weight); the neighbours are searched
-    once per set for the largest k."""
+    *,
+    configs: Sequence[tuple[str, str]] = KNN_CONFIGS,
+    rss_floor_dbm: float = -110.0,
+) -> WifiKNN:
+    """Wi-Fi-only kNN: errors (m) on ``test`` of the configuration ((representation, metric)
+    of ``configs``, and k) with the lowest mean error on ``val`` (see :class:`WifiKNN`); without
+    ``val`` the first of ``configs`` and the middle k.
+
+    The Wi-Fi vectors are dBm with ``rss_floor_dbm`` for "not heard"; each representation is
+    paper A's (:func:`ipsbook.methods.dml.representations.represent`, Torres-Sospedra et al.
+    2015) with "not heard" mapped to ``min_rss`` = the floor, or 1 dB below the weakest training
+    reading where that is lower, so that ``raw`` is the dBm vector the MTLoc network reads (a
+    query reading below ``min_rss`` is clipped to it). Metrics: ``euclidean``, ``manhattan`` or
+    ``cosine`` (``1 - cos``), searched by brute force in float32 (:class:`_Index`). The neighbours are
+    searched once per (representation, metric) for the largest k; a sample without a valid
+    Wi-Fi vector (before its trace's first scan) gets the training positions' centroid; ties in
+    the choice go to the earlier entry of ``configs``, then the smaller k.
+    """
     ks = sorted({int(k) for k in k_values})
     if not ks or ks[0] < 1:
         raise ValueError(f"k_values={k_values!r} must be positive integers")
+    configs = [tuple(c) for c in configs]
+    bad = [c for c in configs if len(c) != 2 or c[0] not in REPRESENTATIONS
+           or c[1] not in KNN_METRICS]
+    if not configs or bad or len(set(configs)) != len(configs):
+        raise ValueError(
+            f"configs={configs!r}: need distinct (representation, metric) pairs, representation "
+            f"one of {', '.join(REPRESENTATIONS)}, metric one of {', '.join(KNN_METRICS)}")
     tv = np.asarray(train.wifi_valid, bool)
     if tv.sum() < ks[-1]:
         raise ValueError(f"train has {int(tv.sum())} samples with Wi-Fi; k up to {ks[-1]} needs more")
+    W = np.asarray(train.wifi, np.float64)[tv]
+    heard = W != rss_floor_dbm
+    min_rss = min(rss_floor_dbm, float(W[heard].min()) - 1.0 if heard.any() else rss_floor_dbm)
     P = np.asarray(train.pos, np.float64)[tv]
-    index = NearestNeighbors(n_neighbors=ks[-1]).fit(np.asarray(train.wifi, np.float32)[tv])
     centroid = np.asarray(train.pos, np.float64).mean(axis=0)
 
-    def errors_by_k(s: Any) -> dict[int, np.ndarray]:
+    def rep(x: np.ndarray, kind: str) -> np.ndarray:
+        return represent(np.asarray(x, np.float64), kind, missing=rss_floor_dbm, min_rss=min_rss)
+
+    def errors_by_k(s: Any, kind: str, index: _Index) -> dict[int, np.ndarray]:
         ok = np.asarray(s.wifi_valid, bool)
-        out = {}
-        dist, idx = (index.kneighbors(np.asarray(s.wifi, np.float32)[ok]) if ok.any()
-                     else (np.empty((0, ks[-1])), np.empty((0, ks[-1]), int)))
-        for k in ks:
-            d, i = dist[:, :k], idx[:, :k]
-            exact = d <= 0
-            w = np.where(exact.any(axis=1, keepdims=True), exact.astype(float),
-                         1.0 / np.where(exact, 1.0, d))
-            pred = np.tile(centroid, (len(s.pos), 1))
-            pred[ok] = np.einsum("nk,nkd->nd", w, P[i]) / w.sum(axis=1, keepdims=True)
-            out[k] = np.linalg.norm(pred - np.asarray(s.pos, np.float64), axis=1)
-        return out
+        return _knn_errors(index, P, centroid, rep(np.asarray(s.wifi)[ok], kind), ok,
+                           np.asarray(s.pos, np.float64), ks)
 
     # one BLAS/OpenMP thread: the neighbour search's float sums then do not depend on the
-    # machine's thread pools, so near-ties (and the k chosen) are the same in every process
+    # machine's thread pools, so near-ties (and the configuration chosen) are the same in every
+    # process
+    rows: list[dict[str, Any]] = []
+    by_config: dict[tuple[str, str], tuple[int, np.ndarray | None, np.ndarray]] = {}
     with threadpool_limits(limits=1):
-        if val is not None and len(ks) > 1:
-            by_k = errors_by_k(val)
-            k = min(ks, key=lambda k: float(np.mean(by_k[k])))
-        else:
-            k = ks[len(ks) // 2]
-        return errors_by_k(test)[k], k
+        for r, m in configs:
+            index = _Index(rep(W, r), m, ks[-1])
+            if val is not None:
+                by_k = errors_by_k(val, r, index)
+                means = {k: float(np.mean(by_k[k])) for k in ks}
+                rows += [{"representation": r, "metric": m, "k": k,
+                          "validation_mean_m": means[k]} for k in ks]
+                k = min(ks, key=means.get)  # first of equals
+                ve: np.ndarray | None = by_k[k]
+            else:
+                k, ve = ks[len(ks) // 2], None
+            by_config[(r, m)] = (k, ve, errors_by_k(test, r, index)[k])
+    grid = pd.DataFrame(rows, columns=["representation", "metric", "k", "validation_mean_m"])
+    if val is not None:
+        r, m = min(by_config, key=lambda c: float(np.mean(by_config[c][1])))  # first of equals
+    else:
+        r, m = configs[0]
+    k, ve, e = by_config[(r, m)]
+    return WifiKNN(e, ve, k, r, m, grid, by_config)
 
 
 def _heading_world(rotvec: np.ndarray) -> np.ndarray:

@@ -36,7 +36,7 @@ from scipy.spatial import cKDTree
 from ...data import ilc
 from ...progress import tqdm
 from ...torchutil import resolve_device, torch_session
-from .baselines import fit_pdr, pdr_positions, wifi_knn
+from .baselines import KNN_CONFIGS, fit_pdr, pdr_positions, wifi_knn
 from .train import FitConfig, FitHistory, errors_m, fit, make_mtloc, pretrain_imu
 from .wipe import MODALITIES, wipe
 
@@ -73,8 +73,12 @@ class Settings:
     imu_channels: str = "magnitude"
     mag_channels: str = "magnitude"
     wifi_mode: str = "latest"
+    max_scan_age_s: float | None = None  # "latest": an older newest scan counts as none
     rss_floor_dbm: float = -110.0
     knn_k: tuple[int, ...] = (1, 3, 5, 7, 9)
+    # (representation, metric) pairs of the Wi-Fi kNN; must hold ("raw", "euclidean"), reported
+    # on its own as "wifi-knn-raw"
+    knn_configs: tuple[tuple[str, str], ...] = KNN_CONFIGS
 
     def __post_init__(self) -> None:
         for name in ("wipe_rate", "wipe_at"):
@@ -88,6 +92,9 @@ class Settings:
             raise ValueError("rates must include 0 (the transferred model)")
         if self.wipe_rate not in self.rates or self.wipe_rate == 0.0:
             raise ValueError(f"wipe_rate={self.wipe_rate!r} must be one of the non-zero rates {self.rates}")
+        if ("raw", "euclidean") not in self.knn_configs:
+            raise ValueError(f"knn_configs={self.knn_configs!r} must include ('raw', 'euclidean'), "
+                             "the plain kNN reported beside the chosen one")
         if any(not 0.0 <= f <= 1.0 for f in self.wipe_fractions):
             raise ValueError(f"wipe_fractions={self.wipe_fractions!r} must lie in [0, 1]")
 
@@ -99,11 +106,15 @@ class Settings:
 class DirectionResult:
     """The tidy tables of one (source → target, seed) run."""
 
-    errors: pd.DataFrame  # direction, seed, model, rate, split, error_m (one row per sample)
+    # direction, seed, model, rate, split, error_m (one row per sample); split "train" (MTLoc
+    # models only) holds the samples the model was fitted on
+    errors: pd.DataFrame
     wipe_curve: pd.DataFrame  # direction, seed, model, modality, fraction, mean_error_m
     wipe_errors: pd.DataFrame  # direction, seed, model, modality, error_m at wipe_at
     training: pd.DataFrame  # one row per trained model: epochs, seconds, samples/s, ...
     info: dict[str, Any] = field(default_factory=dict)  # vocabulary, sample and trace counts
+    # the Wi-Fi kNN's validation grid: representation, metric, k, validation_mean_m, direction, seed
+    knn_grid: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def training_subset(train_ids: Sequence[str], rate: float) -> list[str]:
@@ -119,6 +130,7 @@ def _samples(traces: list[Any], ids: Sequence[str], vocab: list[str], s: Setting
     return ilc.build_samples(
         chosen, vocab, imu_channels=s.imu_channels, mag_channels=s.mag_channels,
         wifi_mode=s.wifi_mode, max_age_s=s.max_age_s, rss_floor_dbm=s.rss_floor_dbm,
+        max_scan_age_s=s.max_scan_age_s,
     )
 
 
@@ -174,9 +186,11 @@ def _run_direction(source: str, target: str, seed: int, settings: Settings,
     errors: list[pd.DataFrame] = []
     training: list[dict[str, Any]] = []
 
-    def record(model_name: str, rate: float, model: Any) -> None:
-        for split_name in ("validation", "test"):
-            e = errors_m(model, tgt[split_name])
+    def record(model_name: str, rate: float, model: Any, trained_on: Any) -> None:
+        # "train": the samples this model was fitted on (its generalisation gap beside val/test)
+        for split_name, samples in (("train", trained_on), ("validation", tgt["validation"]),
+                                    ("test", tgt["test"])):
+            e = errors_m(model, samples)
             errors.append(pd.DataFrame({"direction": direction, "seed": seed, "model": model_name,
                                         "rate": rate, "split": split_name, "error_m": e}))
 
@@ -199,7 +213,7 @@ def _run_direction(source: str, target: str, seed: int, settings: Settings,
         h = fit(model, train, tgt["validation"], config=s.target, seed=seed, progress=progress,
                 desc=f"{direction} {mode} {rate_label(rate)}")
         training.append(_train_row(direction, seed, mode, rate, h))
-        record(mode, rate, model)
+        record(mode, rate, model, train)
         models[(mode, rate)] = model
 
     # Fig. 5: the fine-tuned model with growing shares of one modality wiped from the test set
@@ -221,11 +235,19 @@ def _run_direction(source: str, target: str, seed: int, settings: Settings,
                                        "modality": m, "error_m": e}))
 
     # baselines on the same split
-    for split_name in ("validation", "test"):
-        e, k = wifi_knn(tgt["train"], tgt[split_name], tgt["validation"], s.knn_k)
-        errors.append(pd.DataFrame({"direction": direction, "seed": seed, "model": "wifi-knn",
-                                    "rate": 1.0, "split": split_name, "error_m": e}))
-    info["knn_k"] = k
+    # Wi-Fi kNN: representation x distance x k chosen on validation ("wifi-knn"), and raw dBm
+    # with the Euclidean distance, its k chosen on validation ("wifi-knn-raw")
+    knn = wifi_knn(tgt["train"], tgt["test"], tgt["validation"], s.knn_k,
+                   configs=s.knn_configs, rss_floor_dbm=s.rss_floor_dbm)
+    raw_k, raw_val, raw_test = knn.by_config[("raw", "euclidean")]
+    for name, on_val, on_test in (("wifi-knn", knn.val_errors, knn.errors),
+                                  ("wifi-knn-raw", raw_val, raw_test)):
+        for split_name, e in (("validation", on_val), ("test", on_test)):
+            errors.append(pd.DataFrame({"direction": direction, "seed": seed, "model": name,
+                                        "rate": 1.0, "split": split_name, "error_m": e}))
+    info.update(knn_k=knn.k, knn_representation=knn.representation, knn_metric=knn.metric,
+                knn_raw_k=raw_k)
+    knn_grid = knn.grid.assign(direction=direction, seed=seed)
     pdr = fit_pdr([by_id[i] for i in split[target]["train"]])
     info.update(pdr_step_length_m=pdr.step_length_m, pdr_heading_offset_deg=np.degrees(pdr.heading_offset_rad))
     for split_name in ("validation", "test"):
@@ -253,6 +275,7 @@ def _run_direction(source: str, target: str, seed: int, settings: Settings,
         wipe_errors=pd.concat(wiped, ignore_index=True),
         training=pd.DataFrame(training),
         info=info,
+        knn_grid=knn_grid,
     )
 
 
