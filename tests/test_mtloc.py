@@ -218,7 +218,10 @@ def _sklearn_knn_errors(train: Samples, test: Samples, rep: str, metric: str, k:
     tv, ok = train.wifi_valid, test.wifi_valid
     heard = train.wifi[tv] > FLOOR
     min_rss = min(FLOOR, float(train.wifi[tv][heard].min()) - 1.0)
-    r = lambda x: represent(x.astype(np.float64), rep, missing=FLOOR, min_rss=min_rss)  # noqa: E731
+
+    def r(x: np.ndarray) -> np.ndarray:
+        return represent(x.astype(np.float64), rep, missing=FLOOR, min_rss=min_rss)
+
     reg = KNeighborsRegressor(n_neighbors=k, weights="distance", metric=metric,
                               algorithm="brute")
     pred = np.tile(train.pos.astype(np.float64).mean(axis=0), (len(test.pos), 1))
