@@ -99,8 +99,8 @@ if not (isinstance(epochs, int) and epochs >= 0):
 cfg = profiles.resolve("mtloc", profile)
 params = dict(seed=seed, min_scans=min_scans, max_age_s=max_age_s, imu_channels=imu_channels,
               mag_channels=mag_channels, wifi_mode=wifi_mode, max_scan_age_s=max_scan_age_s,
-              rss_floor_dbm=rss_floor_dbm, wipe_rate=wipe_rate, wipe_at=wipe_at, epochs=epochs, num_threads=num_threads,
-              workers=workers)
+              rss_floor_dbm=rss_floor_dbm, wipe_rate=wipe_rate, wipe_at=wipe_at, epochs=epochs,
+              num_threads=num_threads, workers=workers)
 out = RunOutput(output_dir, chapter="mtloc", paper="E", cfg=cfg, params=params)
 plotting.use_style()
 
