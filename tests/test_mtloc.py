@@ -354,6 +354,7 @@ def test_run_all_gives_the_same_numbers_in_parallel_and_in_order() -> None:
     assert set(e[e.split == "train"].model) == {"scratch", "transfer", "finetune"}
     assert set(e.split) == {"train", "validation", "test"}
     info, grid = seq[0].info, seq[0].knn_grid
+    assert info["pretrain_constant_val_m"] > 0  # the mean-position reference for Table IV
     best = grid.loc[grid.validation_mean_m.idxmin()]
     assert (info["knn_representation"], info["knn_metric"], info["knn_k"]) == (
         best.representation, best.metric, best.k)

@@ -197,6 +197,10 @@ def _run_direction(source: str, target: str, seed: int, settings: Settings,
     imu_model, h = pretrain_imu(src["train"], src["validation"], config=s.pretrain, seed=seed,
                                 progress=progress)
     training.append(_train_row(direction, seed, "IMU-LSTM pre-training", 1.0, h))
+    # the reference a position regressor must beat: always the source's mean training position
+    const = np.asarray(src["train"].pos, np.float64).mean(axis=0)
+    info["pretrain_constant_val_m"] = float(np.mean(np.linalg.norm(
+        np.asarray(src["validation"].pos, np.float64) - const, axis=1)))
 
     models: dict[tuple[str, float], Any] = {}
     plan = [("scratch", 1.0), ("transfer", 0.0)] + [("finetune", r) for r in s.rates if r > 0]
