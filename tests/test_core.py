@@ -9,7 +9,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from ipsbook import claims, metrics, plotting, profiles
+from ipsbook import claims, metrics, plotting, profiles, scorecard
 from ipsbook.outputs import RunOutput
 
 
@@ -18,13 +18,16 @@ def test_profiles_resolve_and_override():
     assert cfg.profile == "smoke" and cfg.n_mc >= 1 and "n_mc" in cfg
     assert profiles.resolve("bfp", "smoke", n_mc=7, test_step_m=None).n_mc == 7
     assert cfg.as_dict()["profile"] == "smoke"
-    # the three profiles share their keys, and grow
-    s, q, p = (profiles.resolve("bfp", x) for x in profiles.PROFILES)
-    assert set(s) == set(q) == set(p) and s.n_mc < q.n_mc < p.n_mc
+    # the profiles share their keys (in every chapter), and grow
+    s, q, f, p = (profiles.resolve("bfp", x) for x in profiles.PROFILES)
+    assert set(s) == set(q) == set(f) == set(p) and s.n_mc < q.n_mc < f.n_mc < p.n_mc
+    for key in profiles.chapters():
+        keys = [set(profiles.resolve(key, x)) for x in profiles.PROFILES]
+        assert all(k == keys[0] for k in keys), key
 
 
 def test_profiles_errors_name_the_choices():
-    with pytest.raises(profiles.ProfileError, match="profile='fast' is not known; allowed: smoke, quick, paper"):
+    with pytest.raises(profiles.ProfileError, match="profile='fast' is not known; allowed: smoke, quick, full, paper"):
         profiles.resolve("bfp", "fast")
     with pytest.raises(profiles.ProfileError, match="override epochs=3"):
         profiles.resolve("bfp", "quick", epochs=3)
@@ -59,10 +62,10 @@ def test_claims_roundtrip_collect_and_scorecard(tmp_path):
     cs.save(tmp_path / "smoke" / "bfp" / "claims.json")
     frame = claims.collect(tmp_path, "smoke")
     assert len(frame) == 2 and list(frame.columns) == list(claims.COLUMNS)
-    page = claims.write_scorecard_page(tmp_path, "smoke", tmp_path / "sc.md").read_text()
+    page = scorecard.write_scorecard_page(tmp_path, "smoke", tmp_path / "sc.md").read_text()
     assert "{ref}`Fig. 5a <bfp-fig5a>`" in page and "q\\|pipe" in page
     assert "| D — " in page and "| 1 | 1 | 0 | 2 |" in page and "**not reproduced**" in page
-    empty = claims.scorecard_markdown(claims.collect(tmp_path, "paper"), "paper")
+    empty = scorecard.scorecard_markdown(claims.collect(tmp_path, "paper"), "paper")
     assert "No chapter has recorded claims" in empty
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ValueError, match="not a valid claims file"):

@@ -24,9 +24,8 @@ FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 
 @pytest.fixture(autouse=True)
 def _isolate(monkeypatch):
-    # ipsbook.data is being written by someone else; its checksums must not make these flaky
-    monkeypatch.setattr(runner, "_data_checksums", dict)
     monkeypatch.delenv(runner.RUNS_ENV, raising=False)
+    monkeypatch.setattr(runner, "_LOG_FORCE", False)  # the log has a test of its own
 
 
 @pytest.fixture
@@ -136,7 +135,7 @@ def test_parameters_with_all(proj):
 
 
 def test_unknown_profile(proj):
-    with pytest.raises(ProfileError, match="smoke, quick, paper"):
+    with pytest.raises(ProfileError, match="smoke, quick, full, paper"):
         runner.plan_runs(["toy"], "fast", project=proj)
 
 
@@ -173,11 +172,42 @@ def test_cache_key_depends_on_what_decides_the_result(proj):
     assert key(n="4") != base
     assert key(n="3") == base  # the default, written out, is the same run
     assert key(profile="quick") != base
+    # a module the run never imported is no input of it (modules are checked from the record)
     (proj.root / "src" / "ipsbook" / "new.py").write_text("x = 1\n")
-    assert key() != base
-    base = key()
+    assert key() == base
     (proj.root / runner.LOCK_FILE).write_text("numpy==2.0\n")
     assert key() != base
+
+
+def fake_recorded_run(proj: runner.Project, name: str, modules: list[str]) -> runner.RunPlan:
+    """A finished run of ``name`` whose kernel imported ``modules`` of the stub package."""
+    from ipsbook import inputs
+
+    (plan,) = runner.plan_runs([name], "smoke", project=proj)
+    out = fake_good_run(proj, name)
+    pkg = proj.root / "src" / "ipsbook"
+    used = inputs.inputs_now(root=proj.root, package_dir=pkg, name=name, profile="smoke",
+                             parameters=plan.parameters, notebook_text=plan.notebook.text,
+                             modules=modules, datasets=[])
+    (out / "run.json").write_text(json.dumps({"name": name, "cache_key": plan.cache_key,
+                                              "inputs": used}))
+    return plan
+
+
+def test_a_changed_module_makes_stale_only_the_chapters_that_imported_it(proj):
+    pkg = proj.root / "src" / "ipsbook"
+    (pkg / "a.py").write_text("A = 1\n")
+    (pkg / "b.py").write_text("B = 1\n")
+    plan_a = fake_recorded_run(proj, "toy", ["__init__.py", "a.py"])
+    plan_b = fake_recorded_run(proj, "boom", ["__init__.py", "b.py"])
+    assert runner.why_stale(plan_a) == [] and runner.why_stale(plan_b) == []
+    (pkg / "a.py").write_text("A = 2\n")
+    assert runner.why_stale(plan_a) == ["src/ipsbook/a.py"]
+    assert runner.why_stale(plan_b) == []
+    (pkg / "__init__.py").write_text("# changed\n")
+    assert "src/ipsbook/__init__.py" in runner.why_stale(plan_b)
+    (pkg / "b.py").unlink()
+    assert "src/ipsbook/b.py (removed)" in runner.why_stale(plan_b)
 
 
 def test_interrupted_run_leaves_old_output_and_no_temp(proj, monkeypatch):
@@ -218,7 +248,7 @@ def test_exception_before_any_cell_is_a_run_error(proj, monkeypatch):
     "args, needle",
     [
         (["run", "nope", "--profile", "smoke"], "available: boom, toy"),
-        (["run", "toy", "--profile", "fast"], "allowed: smoke, quick, paper"),
+        (["run", "toy", "--profile", "fast"], "allowed: smoke, quick, full, paper"),
         (["run", "toy", "--profile", "smoke", "-p", "nn=1"], "has no parameter 'nn'"),
         (["run", "toy", "--profile", "smoke", "-p", "n=x"], "is not an integer"),
         (["run", "toy", "--profile", "smoke", "-p", "profile=paper"], "--profile"),
@@ -460,3 +490,35 @@ def test_kernel_start_failure_gives_up_after_bounded_attempts(proj, monkeypatch)
         runner.run_notebook("toy", "smoke", project=proj, force=True)
     assert len(calls) == runner.KERNEL_START_ATTEMPTS
     assert leftovers(proj) == []
+
+
+@pytest.mark.notebook
+def test_log_lines_when_stdout_is_not_a_terminal(proj, monkeypatch, capsys):
+    monkeypatch.setattr(runner, "_LOG_FORCE", True)
+    assert main(["run", "toy", "--profile", "smoke", "--project", str(proj.root)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "ipsbook: start toy (profile smoke)"
+    assert lines[1].startswith("ipsbook: end   toy (profile smoke): ran after 0:")
+    assert main(["run", "toy", "--profile", "smoke", "--project", str(proj.root)]) == 0
+    assert "ipsbook: end   toy (profile smoke): cached (inputs unchanged)" in capsys.readouterr().out
+    # the run folder keeps neither the record of inputs nor the progress file
+    assert not list(proj.output_dir("smoke", "toy").glob(".ipsbook-*"))
+
+
+def test_progress_bars_write_log_lines_for_the_runner(tmp_path, monkeypatch):
+    from ipsbook import progress
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(runner.PROGRESS_ENV, "1")
+    monkeypatch.setenv("IPSBOOK_PROGRESS_EVERY", "0")
+    with progress.tqdm(total=4, desc="Table 1", unit="epoch", file=open(tmp_path / "bar", "w")) as bar:
+        for _ in range(4):
+            bar.update(1)
+    lines = (tmp_path / ".ipsbook-progress.log").read_text().splitlines()
+    assert lines[0].startswith("Table 1: 1/4 epoch, ") and "ETA" in lines[0]
+    assert lines[-1].startswith("Table 1: 4/4 epoch done")
+    monkeypatch.delenv(runner.PROGRESS_ENV)
+    (tmp_path / ".ipsbook-progress.log").unlink()
+    with progress.tqdm(total=2, file=open(tmp_path / "bar", "w")) as bar:
+        bar.update(2)
+    assert not (tmp_path / ".ipsbook-progress.log").exists()

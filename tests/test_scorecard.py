@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ipsbook import claims
+from ipsbook import claims, scorecard
 
 
 def _save(root: Path, profile: str, chapter: str, paper: str, build) -> None:
@@ -33,7 +33,7 @@ def _ftm(cs: claims.ClaimSet, *, holds: bool = False) -> None:
 def test_summary_counts_per_status_and_paper(tmp_path: Path) -> None:
     _save(tmp_path, "smoke", "bfp", "D", _bfp)
     _save(tmp_path, "smoke", "ftm", "B", _ftm)
-    page = claims.scorecard_markdown(claims.collect(tmp_path, "smoke"), "smoke", tmp_path)
+    page = scorecard.scorecard_markdown(claims.collect(tmp_path, "smoke"), "smoke", tmp_path)
     assert ("4 claims from 2 chapter(s) (bfp, ftm) of 2 paper(s): **2 reproduced**, "
             "**1 not reproduced**, **1 not comparable**.") in page
     assert "| B — FTM ranging" in page and " | 0 | 1 | 0 | 1 |" in page
@@ -49,7 +49,7 @@ def test_outlook_marked_moving_and_measured(tmp_path: Path) -> None:
     # under smoke the relation of Fig. 3a fails; under paper the ftm relation holds
     _save(tmp_path, "smoke", "bfp", "D", lambda cs: _bfp(cs, gap_holds=False))
     _save(tmp_path, "paper", "ftm", "B", lambda cs: _ftm(cs, holds=True))
-    page = claims.scorecard_markdown(claims.collect(tmp_path, "quick"), "quick", tmp_path)
+    page = scorecard.scorecard_markdown(claims.collect(tmp_path, "quick"), "quick", tmp_path)
     out = page[page.index("## Would a status change"):page.index("## All claims")]
     # what quick changes, per chapter, from the profiles
     assert "| bfp | `n_mc` 50 (paper 500);" in out
@@ -71,12 +71,12 @@ def test_outlook_marked_moving_and_measured(tmp_path: Path) -> None:
 
 def test_outlook_without_other_runs_and_under_paper(tmp_path: Path) -> None:
     _save(tmp_path, "smoke", "ftm", "B", _ftm)
-    page = claims.scorecard_markdown(claims.collect(tmp_path, "smoke"), "smoke", tmp_path)
+    page = scorecard.scorecard_markdown(claims.collect(tmp_path, "smoke"), "smoke", tmp_path)
     assert "No chapter has a `paper` run here" in page
     assert "No claim is marked yet" in page and "Seen moving" not in page
     assert "**In all**, 0 of the 1 claims" in page and "†" not in page
     _save(tmp_path, "paper", "ftm", "B", _ftm)
-    paper = claims.scorecard_markdown(claims.collect(tmp_path, "paper"), "paper", tmp_path)
+    paper = scorecard.scorecard_markdown(claims.collect(tmp_path, "paper"), "paper", tmp_path)
     assert "used the papers' own sizes (`paper`)" in paper and "†" not in paper
 
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .claims import write_scorecard_page
 from .performance import write_performance_page
 from .profiles import check_profile
 from .provenance import SOURCES_DIR, ProvenanceError, write_chapter
 from .runner import Project, _as_project, available_notebooks
+from .scorecard import write_scorecard_page
 
 CHAPTERS_DIR = Path("book") / "chapters"
 SCORECARD = Path("book") / "scorecard.md"

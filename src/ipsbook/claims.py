@@ -2,14 +2,18 @@
 
 One :class:`Claim` per regenerated number or qualitative finding. A chapter collects them in a
 :class:`ClaimSet` (``out.claims`` in a notebook) and saves ``claims.json`` in its run folder; the
-scorecard page gathers every chapter's claims (:func:`collect`, :func:`write_scorecard_page`).
-Statuses are decided by code from the values, never typed by hand.
+scorecard page (:mod:`ipsbook.scorecard`) gathers every chapter's claims (:func:`collect`).
+Statuses are decided by code from the values, never typed by hand. Each claim has an ``id``
+that stays the same across profiles (see :func:`claim_id`), so that a quick-profile claim can be
+put beside its converged (``full``) counterpart.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,8 +33,28 @@ PAPERS = {
 
 COLUMNS = (
     "paper", "chapter", "artefact", "quantity", "paper_value", "ours", "criterion",
-    "profile", "status", "reason", "anchor", "profile_sensitive",
+    "profile", "status", "reason", "anchor", "profile_sensitive", "id",
 )
+
+
+def _slug(text: str) -> str:
+    """Letters only, lower case, joined by '-': numbers (a sweep's extent, a profile's size)
+    and punctuation do not take part, so the slug is the same under every profile."""
+    plain = unicodedata.normalize("NFKD", str(text))
+    words = re.findall(r"[^\W\d_]+", plain.lower())
+    return "-".join(words)[:80] or "x"
+
+
+def claim_id(chapter: str, artefact: str, quantity: str, taken: set[str] | None = None) -> str:
+    """``chapter:artefact-slug:quantity-slug``, with ``#2``, ``#3`` ... for claims of one run
+    whose words are the same (they differ only in numbers, e.g. one per layout)."""
+    base = f"{chapter}:{_slug(artefact)}:{_slug(quantity)}"
+    if taken is None or base not in taken:
+        return base
+    k = 2
+    while f"{base}#{k}" in taken:
+        k += 1
+    return f"{base}#{k}"
 
 
 @dataclass(frozen=True)
@@ -50,6 +74,7 @@ class Claim:
     anchor: str = ""
     # why the status may change under the papers' own sizes (None: not known to depend on them)
     profile_sensitive: str | None = None
+    id: str = ""  # stable across profiles (claim_id); filled in by ClaimSet
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -83,6 +108,8 @@ class ClaimSet:
             raise ValueError(f"paper={self.paper!r} is not known; allowed: {', '.join(PAPERS)}")
 
     def _add(self, **kw: Any) -> Claim:
+        taken = {c.id for c in self.claims}
+        kw.setdefault("id", claim_id(self.chapter, kw["artefact"], kw["quantity"], taken))
         claim = Claim(paper=self.paper, chapter=self.chapter, profile=self.profile, **kw)
         self.claims.append(claim)
         return claim
@@ -164,240 +191,34 @@ class ClaimSet:
 
 
 def load(path: str | Path) -> list[Claim]:
-    """Read a ``claims.json`` written by :meth:`ClaimSet.save`."""
+    """Read a ``claims.json`` written by :meth:`ClaimSet.save` (ids filled in for files written
+    before claims had them)."""
     path = Path(path)
     try:
         rows = json.loads(path.read_text())
-        return [Claim(**row) for row in rows]
-    except (json.JSONDecodeError, TypeError, ValueError) as exc:
+        claims: list[Claim] = []
+        taken: set[str] = set()
+        for row in rows:
+            row = dict(row)
+            if not row.get("id"):
+                row["id"] = claim_id(row["chapter"], row["artefact"], row["quantity"], taken)
+            taken.add(row["id"])
+            claims.append(Claim(**row))
+        return claims
+    except (json.JSONDecodeError, TypeError, ValueError, KeyError) as exc:
         raise ValueError(f"{path} is not a valid claims file ({exc}); re-run its notebook") from exc
 
 
 def collect(runs_root: str | Path, profile: str):
     """Every chapter's claims under ``runs_root/<profile>/*/claims.json`` as one DataFrame."""
+    return collect_files(sorted(Path(runs_root, profile).glob("*/claims.json")))
+
+
+def collect_files(files):
+    """The claims of these ``claims.json`` files as one DataFrame (columns :data:`COLUMNS`)."""
     import pandas as pd
 
-    files = sorted(Path(runs_root, profile).glob("*/claims.json"))
     rows = [asdict(c) for f in files for c in load(f)]
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
-def summary(frame) -> Any:
-    """Counts of claims per paper and status (a pandas DataFrame)."""
-    import pandas as pd
-
-    if frame.empty:
-        return pd.DataFrame(columns=list(STATUSES))
-    counts = pd.crosstab(frame["paper"], frame["status"])
-    return counts.reindex(columns=list(STATUSES), fill_value=0)
-
-
-def _md_cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-Key = tuple[str, str, str]
-
-
-def _key(c: Claim) -> Key:
-    """How a claim is recognised in another profile's runs: chapter, artefact, quantity."""
-    return (c.chapter, c.artefact, c.quantity)
-
-
-def _from_frame(frame) -> list[Claim]:
-    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    return [Claim(**{c: row.get(c) for c in COLUMNS if c in row}) for row in rows]
-
-
-def _claims_of(runs_root: Path, profile: str) -> dict[Key, Claim]:
-    """One profile's claims by :func:`_key` (the first of any duplicates)."""
-    found: dict[Key, Claim] = {}
-    for f in sorted(Path(runs_root, profile).glob("*/claims.json")):
-        for c in load(f):
-            found.setdefault(_key(c), c)
-    return found
-
-
-def _chapter_scale(runs_root: Path | None, profile: str, chapter: str) -> str:
-    """What ``profile`` changes in ``chapter`` compared with ``paper``, on one line."""
-    from .profiles import ProfileError
-    from .provenance import profile_differences
-
-    config = None
-    path = Path(runs_root, profile, chapter, "config.json") if runs_root is not None else None
-    if path is not None and path.is_file():
-        try:
-            config = json.loads(path.read_text()).get("config")
-        except json.JSONDecodeError:
-            config = None  # the size table then shows the profile's own sizes
-    try:
-        differ, _ = profile_differences(chapter, profile, config)
-    except ProfileError:
-        return "no profile sizes (nothing is scaled)"
-    if not differ:
-        return "the papers' sizes"
-    return "; ".join(f"`{n}` {a} (paper {b})" for n, a, b in differ)
-
-
-def _moved_table(pairs: list[tuple[Claim, Claim]], a: str, b: str) -> list[str]:
-    lines = [f"| chapter | artefact | quantity | under `{a}` | under `{b}` |",
-             "|---|---|---|---|---|"]
-    lines += [f"| {x.chapter} | {_md_cell(x.artefact)} | {_md_cell(x.quantity)} | {x.status} | "
-              f"{y.status} |" for x, y in pairs]
-    return lines + [""]
-
-
-def _compare(here: dict[Key, Claim], there: dict[Key, Claim]) -> tuple[int, list[Key]]:
-    """How many claims both have, and the keys whose status differs."""
-    both = [k for k in here if k in there]
-    return len(both), [k for k in both if here[k].status != there[k].status]
-
-
-def outlook(
-    claims: list[Claim], profile: str, runs_root: str | Path | None = None,
-) -> tuple[list[str], set[Key]]:
-    """Which statuses of one profile's ``claims`` would change under ``paper``, and why.
-
-    Measured where ``<runs_root>/paper`` has runs; otherwise (and besides) the claims that a
-    chapter marked ``profile_sensitive`` and those whose status already differs between this
-    profile and another scaled one. Returns the page's lines and the keys of those claims.
-    """
-    lines = ["## Would a status change under `paper`?", ""]
-    if profile == "paper":
-        return lines + [("These runs used the papers' own sizes (`paper`): no status on this "
-                        "page is limited by a scaled-down profile."), ""], set()
-    from .profiles import PROFILES
-
-    root = Path(runs_root) if runs_root is not None else None
-    here = {_key(c): c for c in claims}
-    flagged: set[Key] = set()
-    lines += [
-        (f"Under `{profile}` the chapters run smaller than the papers, so a status that rests on "
-        "a Monte-Carlo mean, a trained model or a sweep's extent can move under `paper`. What "
-        "the profile changes, per chapter (from `ipsbook.profiles` and each run's "
-        "`config.json`):"), "",
-        f"| chapter | sizes under `{profile}` (paper's in brackets) |", "|---|---|",
-        *(f"| {c} | {_md_cell(_chapter_scale(root, profile, c))} |"
-          for c in sorted({c.chapter for c in claims})),
-        "",
-    ]
-
-    measured = _claims_of(root, "paper") if root is not None else {}
-    if measured:
-        n, moved = _compare(here, measured)
-        flagged.update(moved)
-        lines += ["### Measured under `paper`", "",
-                  f"{n} of these {len(here)} claims also have a `paper` run; {len(moved)} of "
-                  "them change status there" + (":" if moved else "."), ""]
-        if moved:
-            lines += _moved_table([(here[k], measured[k]) for k in moved], profile, "paper")
-    else:
-        lines += [("No chapter has a `paper` run here, so the statuses at the papers' sizes "
-                  "are not known; the claims below are the ones expected to move."), ""]
-
-    marked = [c for c in claims if c.profile_sensitive]
-    flagged.update(_key(c) for c in marked)
-    lines += ["### Marked by the chapters", ""]
-    if marked:
-        lines += ["| chapter | artefact | quantity | status | why it may change |",
-                  "|---|---|---|---|---|"]
-        lines += [f"| {c.chapter} | {_md_cell(c.artefact)} | {_md_cell(c.quantity)} | "
-                  f"{c.status} | {_md_cell(c.profile_sensitive)} |" for c in marked]
-        lines.append("")
-    else:
-        lines += [("No claim is marked yet: a chapter marks one with "
-                  '`profile_sensitive="why"` in `ClaimSet.value`, `relation` or '
-                  "`not_comparable`."), ""]
-
-    for other in PROFILES:
-        theirs = _claims_of(root, other) if root is not None and other not in (
-            profile, "paper") else {}
-        if not theirs:
-            continue
-        n, moved = _compare(here, theirs)
-        flagged.update(moved)
-        lines += [f"### Seen moving between `{other}` and `{profile}`", "",
-                  f"{n} of these {len(here)} claims also exist under `{other}` (the others are "
-                  f"worded differently there, e.g. after a sweep's extent); {len(moved)} have "
-                  "another status there, so they depend on the sizes and may move again under "
-                  "`paper`" + (":" if moved else "."), ""]
-        if moved:
-            lines += _moved_table([(theirs[k], here[k]) for k in moved], other, profile)
-
-    flagged &= set(here)
-    mark = " (marked † in the table below)" if flagged else ""
-    lines += [(f"**In all**, {len(flagged)} of the {len(here)} claims on this page may change "
-               f"under `paper`{mark}; the other {len(here) - len(flagged)} were neither marked "
-               "nor seen to move, which does not show that they would hold at the papers' "
-               "sizes."), ""]
-    return lines, flagged
-
-
-def _summary_lines(frame) -> list[str]:
-    counts = {s: int((frame["status"] == s).sum()) for s in STATUSES}
-    total = len(frame)
-    papers = sorted(set(frame["paper"]))
-    chapters = sorted(set(frame["chapter"]))
-    lines = [
-        "## Summary", "",
-        f"{total} claims from {len(chapters)} chapter(s) ({', '.join(chapters)}) of "
-        f"{len(papers)} paper(s): "
-        + ", ".join(f"**{n} {s}**" for s, n in counts.items()) + ".", "",
-        "| paper | " + " | ".join(STATUSES) + " | total |",
-        "|---|" + "---:|" * (len(STATUSES) + 1),
-    ]
-    for paper, row in summary(frame).iterrows():
-        cells = " | ".join(str(int(row[s])) for s in STATUSES)
-        lines.append(f"| {paper} — {_md_cell(PAPERS.get(paper, ''))} | {cells} | "
-                     f"{int(row.sum())} |")
-    lines.append("| **all papers** | " + " | ".join(f"**{counts[s]}**" for s in STATUSES)
-                 + f" | **{total}** |")
-    return lines + [""]
-
-
-def scorecard_markdown(frame, profile: str, runs_root: str | Path | None = None) -> str:
-    """The scorecard page (MyST Markdown) for one profile's claims. With ``runs_root``, the
-    outlook compares them with the runs of the other profiles found there."""
-    lines = [
-        "(scorecard)=",
-        "# Reproducibility scorecard",
-        "",
-        ("Every number or finding that a chapter regenerates, beside the paper's, with a status "
-        "decided by code: *reproduced* (within the stated tolerance, or the relation holds), "
-        "*not reproduced* (with our number), *not comparable* (with the reason)."),
-        "",
-        f"Profile of these runs: **{profile}**.",
-        "",
-    ]
-    if frame.empty:
-        lines.append("No chapter has recorded claims under this profile yet.")
-        return "\n".join(lines) + "\n"
-    claims = _from_frame(frame)
-    lines += _summary_lines(frame)
-    more, flagged = outlook(claims, profile, runs_root)
-    lines += more
-    lines += ["## All claims", "", "````{div} full-width", ""]
-    head = ("paper", "artefact", "quantity", "paper_value", "ours", "criterion", "status",
-            "reason", "profile")
-    lines.append("| " + " | ".join(h.replace("_", " ") for h in head) + " |")
-    lines.append("|" + "---|" * len(head))
-    for claim in claims:
-        row = asdict(claim)
-        cells = [_md_cell(row[h]) for h in head]
-        if claim.anchor:
-            # a MyST cross-reference: the build (-W) fails if the chapter lost its label
-            cells[1] = f"{{ref}}`{cells[1]} <{claim.anchor}>`"
-        cells[6] = f"**{cells[6]}**" + (" †" if _key(claim) in flagged else "")
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "````"]
-    if flagged:
-        lines += ["", "† may change under `paper` (see above)."]
-    return "\n".join(lines) + "\n"
-
-
-def write_scorecard_page(runs_root: str | Path, profile: str, dest: str | Path) -> Path:
-    """Gather the claims of ``profile`` and write the scorecard page to ``dest``."""
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(scorecard_markdown(collect(runs_root, profile), profile, runs_root))
-    return dest

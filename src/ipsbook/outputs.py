@@ -50,6 +50,7 @@ class RunOutput:
         self.cfg = cfg
         self.params = dict(params or {})
         self.claims = ClaimSet(paper=paper, chapter=chapter, profile=cfg.profile)
+        self.training_record: dict[str, Any] = {}
 
     def table(self, frame, name: str, *, index: bool = False, float_format: str = "%.4g"):
         """Save ``frame`` as ``tables/<name>.csv`` and return it (so the cell shows it)."""
@@ -68,6 +69,22 @@ class RunOutput:
         path = self.root / f"{name}.json"
         path.write_text(json.dumps(_jsonable(obj), indent=1, ensure_ascii=False))
         return path
+
+    def training(self, phases: dict[str, dict[str, Any]]):
+        """Record how each training phase ended (``{name: Plateau.summary()}``-like dicts:
+        epochs run, best epoch, why it stopped) in ``training.json``, where the runner puts it
+        into ``run.json``; returns the table the chapter shows."""
+        import pandas as pd
+
+        self.training_record.update({str(k): _jsonable(dict(v)) for k, v in phases.items()})
+        self.json(self.training_record, "training")
+        cols = ["epochs_run", "cap", "best_epoch", "best_value", "stopped", "still_improving"]
+        rows = [{"phase": k, **{c: v.get(c) for c in cols}} for k, v in phases.items()]
+        frame = pd.DataFrame(rows, columns=["phase", *cols])
+        if frame["best_epoch"].notna().any():  # 1-based for readers
+            frame["best_epoch"] = frame["best_epoch"].map(
+                lambda e: None if e is None or pd.isna(e) else int(e) + 1)
+        return frame.dropna(axis=1, how="all")
 
     def finish(self):
         """Write ``claims.json`` and ``config.json``; return the claims as a DataFrame."""

@@ -1,7 +1,11 @@
 """Profiles: the one place that maps a run profile to the sizes of every chapter.
 
 A profile is ``smoke`` (tests and CI: every code path, seconds), ``quick`` (the default book:
-real data, fewer Monte-Carlo runs or epochs) or ``paper`` (the papers' own settings). A notebook
+real data, fewer Monte-Carlo runs or epochs), ``full`` (the converged reference runs that
+``ipsbook freeze`` keeps in ``results/full``: every training phase stops on a validation plateau,
+:mod:`ipsbook.training`, capped at the paper's epochs; Monte-Carlo sizes large enough for stable
+verdicts; at most about two hours a chapter on 2 cores) or ``paper`` (the papers' own settings). A
+notebook
 calls :func:`resolve` once; its result is printed at the top of the chapter and saved with every
 result, so a quick-profile number is never mistaken for a paper-scale one.
 """
@@ -12,7 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-PROFILES: tuple[str, ...] = ("smoke", "quick", "paper")
+PROFILES: tuple[str, ...] = ("smoke", "quick", "full", "paper")
+
+# The full profile's early-stopping rule (ipsbook.training.StopRule fields): patience in epochs
+# without a relative improvement of min_delta on the validation split carved from the training
+# data (val_fraction), the learning rate halved after lr_patience such epochs.
+_STOP = {"patience": 8, "min_delta": 1e-3, "lr_factor": 0.5, "lr_patience": 3,
+         "min_lr": 1e-6, "val_fraction": 0.1}
+_STOP_SHORT = {**_STOP, "patience": 6, "lr_patience": 2}  # for caps of about 30 epochs
 
 # MTLoc: both source → target directions, and fine-tuning rates in eighths of the training traces
 _BOTH_WAYS = (("site1", "site2"), ("site2", "site1"))
@@ -42,6 +53,17 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "area_sides_m": (10.0, 15.0, 20.0, 30.0, 40.0),
             "bench_cells": 50_000,
             "bench_queries": 5_000,
+        },
+        # full: the paper's sweeps, 150 x 100 realisations per point (3x / 2x quick)
+        "full": {
+            "n_mc": 150,
+            "n_noise": 100,
+            "test_step_m": 0.25,
+            "sigma_ws_db": (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0),
+            "deltas_db": tuple(float(d) for d in range(21)),
+            "area_sides_m": (10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0),
+            "bench_cells": 100_000,
+            "bench_queries": 10_000,
         },
         "paper": {
             "n_mc": 500,
@@ -73,6 +95,15 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "p_missing": (0.0, 0.1, 0.2, 0.3, 0.4),
             "real_max_points": 40,
         },
+        # full: the paper's sweeps and 50 plans per point (a few minutes on 2 cores)
+        "full": {
+            "n_plans": 50,
+            "sigma_los": (0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0),
+            "n_walls": (0, 5, 10, 15, 20, 30, 40),
+            "n_aps": (5, 10, 20, 30, 50, 75, 100),
+            "p_missing": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
+            "real_max_points": 0,
+        },
         "paper": {
             "n_plans": 50,
             "sigma_los": (0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0),
@@ -97,7 +128,7 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
                    "max_depth": 6, "max_pairs": 2_000},
             "train": {"epochs": 1, "steps_per_epoch": 5, "batch_anchors": 32,
                       "k_neighbours": 5, "n_random": 32, "hidden": (64,), "out_dim": 16,
-                      "num_threads": 1},
+                      "num_threads": 1, "stop": None},
             "knn_queries": 100,
         },
         "quick": {
@@ -107,8 +138,21 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
                    "max_depth": 8, "max_pairs": 20_000},
             "train": {"epochs": 4, "steps_per_epoch": None, "batch_anchors": 128,
                       "k_neighbours": 5, "n_random": 64, "hidden": (256, 128), "out_dim": 32,
-                      "num_threads": 1},
+                      "num_threads": 1, "stop": None},
             "knn_queries": 500,
+        },
+        # full: Study 1 at the paper's pairs; a GP 2.5x quick's population, 2x its generations
+        # and pairs; each embedding trained to a plateau (capped at Kim et al.'s 30 epochs) with
+        # the quick network and Kim et al.'s 144 random members; every query in the kNN table
+        "full": {
+            "max_pairs": 200_000,
+            "granularities": ("whole", "building", "floor"),
+            "gp": {"population": 500, "generations": 30, "tournament": 7, "parsimony": 0.0005,
+                   "max_depth": 8, "max_pairs": 40_000},
+            "train": {"epochs": 30, "steps_per_epoch": None, "batch_anchors": 128,
+                      "k_neighbours": 5, "n_random": 144, "hidden": (256, 128), "out_dim": 32,
+                      "num_threads": 1, "stop": _STOP_SHORT},
+            "knn_queries": 0,
         },
         "paper": {
             "max_pairs": 200_000,
@@ -117,7 +161,7 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
                    "parsimony": 0.0005, "max_depth": 10, "max_pairs": 100_000},
             "train": {"epochs": 30, "steps_per_epoch": None, "batch_anchors": 64,
                       "k_neighbours": 5, "n_random": 144, "hidden": (512, 256),
-                      "out_dim": 64, "num_threads": None},
+                      "out_dim": 64, "num_threads": None, "stop": None},
             "knn_queries": 0,
         },
     },
@@ -133,6 +177,7 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "target": {"epochs": 1, "lr": 0.001, "batch_size": 256},
             "rates": (0.0, 0.625, 1.0),
             "wipe_fractions": (0.0, 0.4, 1.0),
+            "stop": None,
         },
         "quick": {
             "seeds": (0, 1, 2, 3, 4),
@@ -141,6 +186,18 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "target": {"epochs": 6, "lr": 0.001, "batch_size": 128},
             "rates": _EIGHTHS,
             "wipe_fractions": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+            "stop": None,
+        },
+        # full: every phase to a plateau on a validation split of the training traces (stop),
+        # capped at Table IV's 100 epochs; batch 128 as quick (the paper's 32 is 4x the steps)
+        "full": {
+            "seeds": (0, 1, 2, 3, 4),
+            "directions": _BOTH_WAYS,
+            "pretrain": {"epochs": 100, "lr": 0.005, "batch_size": 128},
+            "target": {"epochs": 100, "lr": 0.001, "batch_size": 128},
+            "rates": _EIGHTHS,
+            "wipe_fractions": tuple(k / 10 for k in range(11)),
+            "stop": _STOP,
         },
         "paper": {
             "seeds": (0, 1, 2, 3, 4),
@@ -149,6 +206,7 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "target": {"epochs": 100, "lr": 0.001, "batch_size": 32},
             "rates": _EIGHTHS,
             "wipe_fractions": tuple(k / 10 for k in range(11)),
+            "stop": None,
         },
     },
     # Paper C (multi-surrogate teachers), ipsbook.methods.mst.experiment.Settings.from_profile:
@@ -199,6 +257,7 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
                           "uts": (0.1,)},
             "checkpoint_every": 1,
             "workers": 1,
+            "stop": None,
         },
         "quick": {
             "targets": ("ujiindoorloc", "uji-lib", "tampere"),
@@ -218,6 +277,32 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
                           "uts": (0.1,)},
             "checkpoint_every": 100,
             "workers": 2,
+            "stop": None,
+        },
+        # full: every phase to a plateau on a validation split of the training fingerprints
+        # (stop), capped below the paper's epochs (sized for two working sessions on 2 cores by
+        # the paper-C issue's reference run); three seeds for the networks' spread
+        "full": {
+            "targets": ("ujiindoorloc", "uji-lib", "tampere"),
+            "models": {"table1": ("dnn", "cnnloc", "bayescnn", "baat"),
+                       "table2": ("dnn", "cnnloc"), "table3": ("dnn", "cnnloc"),
+                       "table4": ("dnn", "cnnloc")},
+            "transfer_models": ("dnn", "cnnloc"),
+            "epochs": {"ujiindoorloc": 60, "tampere": 400, "uji-lib": 400, "uts": 60},
+            "partition_epochs": {"ujiindoorloc": 200, "tampere": 1000, "uji-lib": 1000,
+                                 "uts": 200},
+            "lr": {"ujiindoorloc": 1e-3, "tampere": 1e-3, "uji-lib": 1e-3, "uts": 1e-4},
+            "teacher_epochs": {"ujiindoorloc": 60, "tampere": 400, "uji-lib": 400, "uts": 60},
+            "sae_epochs": {"ujiindoorloc": 40, "tampere": 40, "uji-lib": 40, "uts": 40},
+            "max_train": {"ujiindoorloc": None, "tampere": None, "uji-lib": None, "uts": None},
+            "max_test": {"ujiindoorloc": None, "tampere": None, "uji-lib": None, "uts": None},
+            "seeds": (0, 1, 2),
+            "partitions": (0, 1, 2, 3, 4),
+            "fractions": {"ujiindoorloc": (0.01, 0.1), "tampere": (0.1,), "uji-lib": (0.1,),
+                          "uts": (0.1,)},
+            "checkpoint_every": 5,
+            "workers": 2,
+            "stop": _STOP,
         },
         "paper": {
             "targets": ("ujiindoorloc", "uji-lib", "tampere"),
@@ -238,6 +323,7 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
                           "uts": (0.1,)},
             "checkpoint_every": 25,
             "workers": 2,
+            "stop": None,
         },
     },
 }

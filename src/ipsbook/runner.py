@@ -10,9 +10,16 @@ jupytext percent script ``notebooks/<name>.py`` whose cell tagged ``parameters``
     --failure--> <runs_root>/<profile>/<name>.failed/<name>.ipynb; <name>/ is left untouched
 
 A run is skipped ("cached") when ``<name>/run.json`` holds the same :func:`cache key
-<compute_cache_key>`. Several notebooks run concurrently in threads (``jobs``), each with its own
-kernel process, or on an existing Dask cluster (``scheduler``), whose workers send the output
-folder back as a tar.gz so that it lands, atomically, in the same place.
+<compute_cache_key>` (notebook, parameters, profile and its sizes, lock file) and none of the
+inputs the run recorded has changed since: the ``ipsbook`` modules its kernel imported and the
+datasets it read (:mod:`ipsbook.inputs`; a cell the runner appends records them and is removed
+from the executed notebook). Several notebooks run concurrently in threads (``jobs``), each with
+its own kernel process, or on an existing Dask cluster (``scheduler``), whose workers send the
+output folder back as a tar.gz so that it lands, atomically, in the same place.
+
+When stdout is not a terminal (``make book | tee book.log``) the runner prints a line as each
+notebook starts and ends and, every ``IPSBOOK_PROGRESS_EVERY`` seconds (30), the progress the
+chapter's own bars report (:mod:`ipsbook.progress`), so a log shows what a long chapter is doing.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from typing import Any
 
 from jupyter_client import AsyncKernelManager
 
+from . import inputs as chapter_inputs
 from .profiles import ProfileError, check_profile
 
 __all__ = [
@@ -84,7 +92,7 @@ REQUIRED_PARAMETERS = ("profile", "seed", "output_dir")
 LOCK_FILE = "requirements-lock.txt"
 RUNS_ENV = "IPSBOOK_RUNS_DIR"
 # Bump when the meaning of the key changes, so old run folders are not mistaken for fresh ones.
-CACHE_VERSION = "ipsbook-run-cache/1"
+CACHE_VERSION = "ipsbook-run-cache/2"
 
 RAN, CACHED, FAILED = "ran", "cached", "failed"
 
@@ -446,35 +454,6 @@ def _package_dir(project: Project) -> Path:
     return Path(ipsbook.__file__).resolve().parent
 
 
-def _package_digest(pkg: Path) -> str:
-    h = hashlib.sha256()
-    files = sorted(
-        p for p in pkg.rglob("*")
-        if p.is_file() and p.suffix in (".py", ".json") and "__pycache__" not in p.parts
-    )
-    for path in files:
-        h.update(path.relative_to(pkg).as_posix().encode() + b"\0")
-        h.update(path.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
-def _data_checksums() -> dict[str, Any]:
-    """Checksums of the registered data sets, so that new data invalidates cached runs.
-
-    ``ipsbook.data`` is written by another developer in parallel: until it exists (or until it
-    offers ``dataset_checksums``) the data simply do not take part in the key.
-    """
-    try:
-        from . import data  # type: ignore[attr-defined]
-    except ImportError:
-        return {}
-    func = getattr(data, "dataset_checksums", None)
-    if func is None:
-        return {}
-    # the registry's declared sha256 of every file (no file is read): cheap on every run
-    return {str(k): v for k, v in dict(func()).items()}
-
-
 def _json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, default=repr, ensure_ascii=False)
 
@@ -484,19 +463,18 @@ def compute_cache_key(
     parameters: Mapping[str, Any],
     profile: str,
     *,
-    package_digest: str,
-    data_checksums: Mapping[str, Any],
+    profile_sizes: Any = None,
     lock_text: str | None,
 ) -> str:
-    """sha256 over everything that decides a run's result (see the module docstring)."""
+    """sha256 over what decides a run's result and is known before it runs (see the module
+    docstring): the modules and datasets it uses are checked after, from its record."""
     h = hashlib.sha256()
     for part in (
         CACHE_VERSION,
         notebook_text,
-        package_digest,
         _json(dict(parameters)),
         profile,
-        _json(dict(data_checksums)),
+        _json(profile_sizes),
         lock_text if lock_text is not None else "<no lock file>",
     ):
         h.update(part.encode("utf-8"))
@@ -592,8 +570,6 @@ def plan_runs(
     proj = _as_project(project, runs)
     notebooks = select_notebooks(proj, names)
     overrides = _resolve_overrides(notebooks, dict(params or {}))
-    pkg = _package_digest(_package_dir(proj))
-    data = _data_checksums()
     lock = proj.root / LOCK_FILE
     lock_text = lock.read_text(encoding="utf-8") if lock.is_file() else None
     git = _git_info(proj.root)
@@ -607,7 +583,8 @@ def plan_runs(
         values.update(overrides[nb.name])
         values["profile"] = profile
         key = compute_cache_key(
-            nb.text, values, profile, package_digest=pkg, data_checksums=data, lock_text=lock_text,
+            nb.text, values, profile, lock_text=lock_text,
+            profile_sizes=chapter_inputs._profile_sizes(nb.name, profile),
         )
         plans.append(RunPlan(nb, profile, overrides[nb.name], values, key, proj, git))
     return plans
@@ -811,6 +788,18 @@ def _execute_in(
     return info
 
 
+def _notebook_json(plan: RunPlan) -> str:
+    """The notebook to execute: the script's cells and, last, the cell that records which
+    ``ipsbook`` modules and datasets the run used (:mod:`ipsbook.inputs`)."""
+    import nbformat
+
+    nb = plan.notebook.to_ipynb()
+    cell = nbformat.v4.new_code_cell(chapter_inputs.record_cell_source())
+    cell.metadata["tags"] = [chapter_inputs.RECORD_TAG]
+    nb.cells.append(cell)
+    return nbformat.writes(nb)
+
+
 def _tar_dir(folder: Path) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
@@ -846,6 +835,76 @@ def execute_remote(
 
 
 # --------------------------------------------------------------------------------------------
+# a log a user can follow when stdout is not a terminal
+
+#: Set (to "1") for kernels while the runner logs: ipsbook.progress then appends its bars'
+#: progress to this file in the run's folder, which the runner prints and removes.
+PROGRESS_ENV = "IPSBOOK_PROGRESS_LOG"
+_PROGRESS_FILE = ".ipsbook-progress.log"
+_LOG_LOCK = threading.Lock()
+_LOG_FORCE: bool | None = None  # tests set it; None: log when stdout is not a terminal
+
+
+def _log_enabled() -> bool:
+    if _LOG_FORCE is not None:
+        return _LOG_FORCE
+    try:
+        return not sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _log(text: str) -> None:
+    if not _log_enabled():
+        return
+    with _LOG_LOCK:
+        print(f"ipsbook: {text}", flush=True)
+
+
+def _clock(seconds: float) -> str:
+    seconds = round(seconds)
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class _ProgressTail:
+    """Print the lines a chapter's kernel appends to its progress file, every few seconds."""
+
+    def __init__(self, name: str, folder: Path, every_s: float = 5.0) -> None:
+        self.name, self.path, self.every_s = name, folder / _PROGRESS_FILE, every_s
+        self.t0 = time.perf_counter()
+        self._offset = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True,
+                                        name=f"ipsbook-tail-{name}")
+        self._thread.start()
+
+    def _drain(self) -> None:
+        try:
+            with self.path.open("rb") as fh:
+                fh.seek(self._offset)
+                chunk = fh.read()
+        except OSError:
+            return
+        complete = chunk.rfind(b"\n") + 1
+        self._offset += complete
+        for line in chunk[:complete].decode("utf-8", "replace").splitlines():
+            if line.strip():
+                _log(f"[{self.name} {_clock(time.perf_counter() - self.t0)}] {line.strip()}")
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self._drain()
+
+    def stop(self) -> None:
+        if not self._stop.is_set():
+            self._stop.set()
+            self._thread.join(timeout=10)
+            self._drain()
+
+
+# --------------------------------------------------------------------------------------------
 # finishing a run: run.json, atomic swap, failed notebooks
 
 
@@ -870,16 +929,67 @@ def _tidy_notebook(path: Path, plan: RunPlan) -> None:
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
+    nb.cells = [c for c in nb.cells if chapter_inputs.RECORD_TAG not in _tags(c)]
     pm = nb.metadata.setdefault("papermill", {})
     pm["input_path"] = f"notebooks/{plan.name}.py"
     pm["output_path"] = f"{plan.name}.ipynb"
     nbformat.write(nb, path)
 
 
-def _run_record(plan: RunPlan, info: Mapping[str, Any], status: str) -> dict[str, Any]:
+def _inputs_of(plan: RunPlan, record: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The run's inputs now, from what its kernel recorded (None: nothing was recorded)."""
+    if record is None:
+        return None
+    pkg = _package_dir(plan.project)
+    return chapter_inputs.inputs_now(
+        root=plan.project.root, package_dir=pkg, name=plan.name, profile=plan.profile,
+        parameters=plan.parameters, notebook_text=plan.notebook.text,
+        modules=chapter_inputs.module_keys(record.get("modules", []), pkg),
+        datasets=record.get("datasets", []),
+    )
+
+
+def _phases(path: Path) -> list[dict[str, Any]]:
+    """Wall time per section of an executed notebook: papermill's cell durations summed under
+    the nearest '## ' heading before them."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001 -- no phases then
+        return []
+    phases: list[dict[str, Any]] = [{"phase": "(set-up)", "wall_s": 0.0}]
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith(("## ", "# ")):
+                    phases.append({"phase": line.lstrip("#").strip(), "wall_s": 0.0})
+                    break
+            continue
+        duration = cell.get("metadata", {}).get("papermill", {}).get("duration")
+        if isinstance(duration, (int, float)):
+            phases[-1]["wall_s"] += float(duration)
+    return [dict(p, wall_s=round(p["wall_s"], 1)) for p in phases if p["wall_s"] > 0]
+
+
+def _run_record(plan: RunPlan, info: Mapping[str, Any], status: str,
+                folder: Path | None = None) -> dict[str, Any]:
     import ipsbook
 
     env = dict(info.get("environment") or {})
+    extra: dict[str, Any] = {}
+    if folder is not None:
+        used = _inputs_of(plan, info.get("inputs_record"))
+        if used is not None:
+            extra["inputs"] = used
+            extra["input_digest"] = chapter_inputs.digest(used)
+        extra["phases"] = _phases(folder / f"{plan.name}.ipynb")
+        training = folder / "training.json"
+        if training.is_file():
+            try:
+                extra["training"] = json.loads(training.read_text(encoding="utf-8"))
+            except ValueError:
+                pass
     return {
         "name": plan.name,
         "profile": plan.profile,
@@ -895,6 +1005,7 @@ def _run_record(plan: RunPlan, info: Mapping[str, Any], status: str) -> dict[str
         "finished": info.get("finished"),
         "wall_s": info.get("wall_s"),
         "executed_on": info.get("executed_on", "local"),
+        **extra,
         **env,
         **({"error": info["error"]} if info.get("error") else {}),
     }
@@ -933,6 +1044,8 @@ def _failure_message(plan: RunPlan, info: Mapping[str, Any], failed_nb: Path | N
 def _finish(plan: RunPlan, tmp: Path, info: Mapping[str, Any]) -> RunResult:
     """Swap a successful run in, or keep the failed notebook aside and raise RunError."""
     nb_path = tmp / f"{plan.name}.ipynb"
+    info = {**info, "inputs_record": chapter_inputs.read_record(tmp)}
+    (tmp / _PROGRESS_FILE).unlink(missing_ok=True)
     if nb_path.exists():
         try:
             _tidy_notebook(nb_path, plan)
@@ -951,7 +1064,7 @@ def _finish(plan: RunPlan, tmp: Path, info: Mapping[str, Any]) -> RunResult:
             failed_nb = plan.project.failed_dir(plan.profile, plan.name) / nb_path.name
         exc_type = RunInterrupted if info.get("interrupted") else RunError
         raise exc_type(_failure_message(plan, info, failed_nb), failed_nb)
-    _write_json(tmp / "run.json", _run_record(plan, info, "ok"))
+    _write_json(tmp / "run.json", _run_record(plan, info, "ok", tmp))
     _swap_in(tmp, plan.output_dir)
     # a newer good run makes an older failure moot
     shutil.rmtree(plan.project.failed_dir(plan.profile, plan.name), ignore_errors=True)
@@ -959,13 +1072,32 @@ def _finish(plan: RunPlan, tmp: Path, info: Mapping[str, Any]) -> RunResult:
                      plan.output_dir)
 
 
-def _is_cached(plan: RunPlan) -> bool:
-    record = plan.output_dir / "run.json"
+def why_stale(plan: RunPlan) -> list[str]:
+    """Why the run folder of ``plan`` does not hold this run (empty list: it does)."""
+    record_path = plan.output_dir / "run.json"
     try:
-        key = json.loads(record.read_text()).get("cache_key")
-    except (OSError, ValueError, AttributeError):
-        return False
-    return key == plan.cache_key and (plan.output_dir / f"{plan.name}.ipynb").is_file()
+        record = json.loads(record_path.read_text())
+    except (OSError, ValueError):
+        return ["no run yet"]
+    if not isinstance(record, dict) or not (plan.output_dir / f"{plan.name}.ipynb").is_file():
+        return ["no complete run (run.json or the executed notebook is missing)"]
+    old = record.get("inputs")
+    if not old:
+        return ["run made before its inputs were recorded"]
+    mods = list(old.get("modules") or {})
+    now = chapter_inputs.inputs_now(
+        root=plan.project.root, package_dir=_package_dir(plan.project), name=plan.name,
+        profile=plan.profile, parameters=plan.parameters, notebook_text=plan.notebook.text,
+        modules=mods, datasets=list(old.get("data") or {}),
+    )
+    found = chapter_inputs.changes(old, now)
+    if not found and record.get("cache_key") != plan.cache_key:
+        found = ["the runner's cache format"]
+    return found
+
+
+def _is_cached(plan: RunPlan) -> bool:
+    return not why_stale(plan)
 
 
 def _new_tmp(plan: RunPlan) -> Path:
@@ -975,14 +1107,17 @@ def _new_tmp(plan: RunPlan) -> Path:
 
 
 def _run_plan_local(plan: RunPlan, progress: bool) -> RunResult:
-    import nbformat
-
-    nb_json = nbformat.writes(plan.notebook.to_ipynb())
+    nb_json = _notebook_json(plan)
     tmp = _new_tmp(plan)
+    tail = _ProgressTail(plan.name, tmp) if _log_enabled() else None
     try:
         info = _execute_in(nb_json, plan.name, str(tmp), plan.injected(), progress)
+        if tail is not None:
+            tail.stop()
         return _finish(plan, tmp, info)
     finally:
+        if tail is not None:
+            tail.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -1005,10 +1140,20 @@ def _failed_result(plan: RunPlan, exc: RunError, t0: float) -> RunResult:
 
 
 def _run_one(plan: RunPlan, force: bool, progress: bool) -> RunResult:
+    result = _run_one_quiet(plan, force, progress)
+    _log(f"end   {plan.name} (profile {plan.profile}): {result.status} after "
+         f"{_clock(result.wall_s)}")
+    return result
+
+
+def _run_one_quiet(plan: RunPlan, force: bool, progress: bool) -> RunResult:
     t0 = time.perf_counter()
     if not force and _is_cached(plan):
         return RunResult(plan.name, plan.profile, CACHED, time.perf_counter() - t0,
                          plan.output_dir)
+    _log(f"start {plan.name} (profile {plan.profile})")
+    if _log_enabled():
+        os.environ[PROGRESS_ENV] = "1"
     try:
         return _run_plan_local(plan, progress)
     except RunError as exc:
@@ -1097,6 +1242,7 @@ def run_notebooks(
         for plan in plans:
             t0 = time.perf_counter()
             if not force and _is_cached(plan):
+                _log(f"end   {plan.name} (profile {plan.profile}): cached (inputs unchanged)")
                 done(RunResult(plan.name, plan.profile, CACHED, time.perf_counter() - t0,
                                plan.output_dir))
             else:
@@ -1159,7 +1305,6 @@ def _run_in_threads(plans: Sequence[RunPlan], jobs: int, done: Callable[[RunResu
 def _run_on_dask(plans: Sequence[RunPlan], address: str, done: Callable[[RunResult], None]) -> None:
     if not plans:
         return
-    import nbformat
     from distributed import Client, as_completed
 
     try:
@@ -1170,7 +1315,7 @@ def _run_on_dask(plans: Sequence[RunPlan], address: str, done: Callable[[RunResu
         futures = {}
         starts = {}
         for plan in plans:
-            nb_json = nbformat.writes(plan.notebook.to_ipynb())
+            nb_json = _notebook_json(plan)
             fut = client.submit(
                 execute_remote, nb_json, plan.name, plan.injected(), pure=False,
                 key=f"ipsbook-{plan.profile}-{plan.name}-{uuid.uuid4().hex[:8]}",

@@ -57,6 +57,7 @@ from scipy.stats import spearmanr
 from ...models.dml import EmbeddingMLP
 from ...progress import tqdm
 from ...torchutil import resolve_device, torch_session
+from ...training import Plateau, StopRule, validation_split
 from .losses import _dense_log_ratio, contrastive_loss, triplet_loss
 
 __all__ = [
@@ -89,6 +90,10 @@ class TrainHistory:
     val_spearman: list[float] = field(default_factory=list)  # after each epoch, if val given
     near_fraction: list[float] = field(default_factory=list)  # binarised losses: share of near
     val_spearman_input: float | None = None  # squared Euclidean in input space, same val pairs
+    # with early stopping: Spearman on the pairs of the split carved from the training data,
+    # after each epoch, and what the plateau rule did (ipsbook.training.Plateau.summary)
+    stop_val_spearman: list[float] = field(default_factory=list)
+    stopping: dict[str, Any] | None = None
     device: str = "cpu"
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -198,6 +203,8 @@ def train_embedding(
     progress: bool = True,
     val: tuple[np.ndarray, np.ndarray] | None = None,
     val_pairs: int = 20_000,
+    stop: StopRule | dict[str, Any] | None = None,
+    stop_groups: Sequence[Any] | None = None,
 ) -> tuple[EmbeddingMLP, TrainHistory]:
     """Train an :class:`~ipsbook.models.EmbeddingMLP` on fingerprints ``X`` and ``positions``.
 
@@ -226,6 +233,14 @@ def train_embedding(
     progress : show a tqdm bar over the steps.
     val : optional ``(X_val, positions_val)``; after each epoch the Spearman correlation between
         embedding and physical distances over ``val_pairs`` random pairs is recorded.
+    stop : early stopping (:class:`ipsbook.training.StopRule`, or its fields as a mapping; the
+        ``full`` profile's converged training). A seeded ``stop.val_fraction`` of the training
+        samples (whole ``stop_groups`` at a time, when given: e.g. reference points) is held
+        out; after each epoch the Spearman correlation of embedding and physical distances on
+        ``val_pairs`` of its pairs is the monitored value (higher is better); the learning rate
+        falls on a plateau, training stops after ``stop.patience`` epochs without improvement
+        (``epochs`` is the cap) and the best epoch's weights are kept. ``None``: ``epochs``
+        epochs on every sample, the last weights kept.
 
     Returns ``(model, history)``; the model is in eval mode on ``device``.
     """
@@ -276,6 +291,17 @@ def train_embedding(
         if len(X_val) < 2:
             raise ValueError("val needs at least two samples to form a pair")
     dev = resolve_device(device)
+    rule = StopRule.of(stop)
+    held_out = None
+    if rule is not None:
+        fit_idx, held_idx = validation_split(n, rule.val_fraction, seed, stop_groups)
+        if len(fit_idx) <= k_neighbours or len(fit_idx) < n_random or len(held_idx) < 2:
+            raise ValueError(f"stop.val_fraction={rule.val_fraction} leaves {len(fit_idx)} "
+                             f"training and {len(held_idx)} validation samples of {n}: too few "
+                             f"for k_neighbours={k_neighbours}, n_random={n_random}")
+        held_out = (X[held_idx], P[held_idx])
+        X, P = X[fit_idx], P[fit_idx]
+        n = len(X)
 
     settings = {
         "loss": loss, "threshold_m": threshold_m, "margin": margin, "epochs": epochs,
@@ -285,6 +311,7 @@ def train_embedding(
         "out_dim": out_dim, "dropout": dropout, "min_label_dist_m": min_label_dist_m,
         "eps": eps, "seed": seed, "num_threads": num_threads, "n_train": n, "n_features": m,
         "position_dims": P.shape[1],
+        "stop": rule.as_dict() if rule is not None else None,
     }
     history = TrainHistory(device=str(dev), settings=settings)
     rng = np.random.default_rng(seed)
@@ -293,6 +320,8 @@ def train_embedding(
     if val is not None:
         pairs = _random_pairs(len(X_val), val_pairs, seed)
         history.val_spearman_input = _spearman_on_pairs(X_val, P_val, pairs)
+    if held_out is not None:
+        stop_pairs = _random_pairs(len(held_out[0]), val_pairs, seed + 1)
 
     scale = float(np.abs(X).max())
     with torch_session(seed, dev, num_threads):
@@ -300,6 +329,7 @@ def train_embedding(
                              normalize=loss != "log_ratio",
                              input_scale=1.0 / scale if scale > 0 else 1.0).to(dev)
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+        plateau = Plateau(rule, optimizers=[opt], module=model, mode="max")
         Xt = torch.from_numpy(X).to(dev)
         # centred before float32: UJI's northings are ~4.9e6 m, where float32 steps by 0.5 m
         Pt = torch.from_numpy(P - P.mean(0)).to(dev, torch.float32)
@@ -309,7 +339,7 @@ def train_embedding(
             steps = min(steps, steps_per_epoch)
         bar = tqdm(total=epochs * steps, desc=f"DML {loss}", disable=not progress,
                    leave=False)
-        for _epoch in range(epochs):
+        for epoch in range(epochs):
             model.train()
             t0 = time.perf_counter()
             order = torch.from_numpy(rng.permutation(n)).to(dev)
@@ -335,8 +365,19 @@ def train_embedding(
                 rho = _spearman_on_pairs(embed(model, X_val), P_val, pairs)
                 history.val_spearman.append(rho)
                 post["val_rho"] = f"{rho:.3f}"
+            if held_out is not None:
+                rho = _spearman_on_pairs(embed(model, held_out[0]), held_out[1], stop_pairs)
+                history.stop_val_spearman.append(rho)
+                post["stop_rho"] = f"{rho:.3f}"
+                bar.set_postfix(post)
+                if plateau.update(epoch, rho):
+                    break
+                continue
             bar.set_postfix(post)
         bar.close()
+        if held_out is not None:
+            plateau.restore()
+            history.stopping = plateau.summary(epochs)
     model.eval()
     return model, history
 
