@@ -1,6 +1,7 @@
 # ipsbook — make book · make test (· make data · make bench · make clean)
 #
 #   make book                  run every chapter (profile quick) and build the HTML book
+#   make book PROFILE=full     the frozen reference runs of results/full (executes nothing)
 #   make book PROFILE=paper    the papers' own settings (hours)
 #   make test                  the whole test suite (smoke-profile notebook runs + nbval)
 #   make check-book            open the built book in headless Chromium and check what readers see
@@ -38,10 +39,10 @@ ifeq ($(origin IPSBOOK_DATA_DIR),undefined)
   endif
 endif
 
-.PHONY: help venv lock book html test check-book bench data clean distclean
+.PHONY: help venv lock book html test check-book bench data clean distclean status
 
 help: ## list the targets
-	@echo "ipsbook — PROFILE=$(PROFILE) (smoke|quick|paper), JOBS=$(JOBS)"
+	@echo "ipsbook — PROFILE=$(PROFILE) (smoke|quick|full|paper), JOBS=$(JOBS)"
 	@echo
 	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) \
 	  | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,8 +63,10 @@ lock: venv ## re-pin requirements-lock.txt to what the venv has (after changing 
 	  | grep -v '^ipsbook' | sed 's/+cpu//'; } > requirements-lock.txt.new
 	mv requirements-lock.txt.new requirements-lock.txt
 
-book: venv ## run all chapters under PROFILE (cached), then build the HTML book with warnings as errors
+book: venv ## run all chapters under PROFILE (cached; PROFILE=full renders results/full, runs nothing), then build the HTML book
+ifneq ($(PROFILE),full)
 	$(BIN)/ipsbook run all --profile $(PROFILE) -j $(JOBS)
+endif
 	$(BIN)/ipsbook build --profile $(PROFILE) --no-html
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "book: $(CURDIR)/_build/html/index.html (profile $(PROFILE))"
@@ -107,6 +110,9 @@ if result is not None:
 print("data: every registered file verified")
 endef
 export VERIFY_DATA
+
+status: venv ## per chapter and profile: current, stale (and why) or missing; results/ checked against its manifests
+	$(BIN)/ipsbook status --verify
 
 data: venv ## show IPSBOOK_DATA_DIR and verify the sha256 of every registered data file
 	$(BIN)/python -c "$$VERIFY_DATA"

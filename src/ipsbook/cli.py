@@ -1,4 +1,5 @@
-"""The ``ipsbook`` command: ``run``, ``list`` and ``build`` (logic in :mod:`ipsbook.runner`).
+"""The ``ipsbook`` command: ``run``, ``list``, ``build``, ``freeze`` and ``status`` (logic in
+:mod:`ipsbook.runner`, :mod:`ipsbook.build` and :mod:`ipsbook.freeze`).
 
 Exit codes: 0 all went well; 1 a notebook (or the book build) failed; 2 bad input (unknown
 profile, notebook or parameter; bad value); 130 interrupted.
@@ -58,6 +59,30 @@ def _parser() -> argparse.ArgumentParser:
                           "cluster's workers decide how many run at once)")
 
     sub.add_parser("list", parents=[common], help="list the notebooks and their parameters")
+
+    freeze = sub.add_parser(
+        "freeze", parents=[common], help="keep finished runs as reference results (results/)",
+        description="Copy finished runs <runs>/<profile>/<name>/ into results/<profile>/<name>/ "
+                    "with a sha256 manifest (the committed reference results); 'bench' copies "
+                    "benchmarks/results/ into results/bench/.",
+    )
+    freeze.add_argument("names", nargs="+", metavar="NAME",
+                        help="notebook name(s), 'all' (every finished run), or 'bench'")
+    add_profile(freeze)
+    freeze.set_defaults(profile="full")
+    freeze.add_argument("--allow-dirty", action="store_true",
+                        help="freeze a run made on a checkout with uncommitted changes")
+
+    status = sub.add_parser(
+        "status", parents=[common], help="which runs and reference results are current",
+        description="Per chapter and profile: the local run (runs/) and the frozen reference "
+                    "(results/), each current, stale (with the inputs that changed) or missing.",
+    )
+    status.add_argument("names", nargs="*", metavar="NAME", help="notebook name(s) (default all)")
+    add_profile(status)
+    status.set_defaults(profile=None)
+    status.add_argument("--verify", action="store_true",
+                        help="also check every bundle in results/ against its manifest")
 
     build = sub.add_parser(
         "build", parents=[common], help="copy executed notebooks into the book and render it",
@@ -135,6 +160,60 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK if result.returncode == 0 else EXIT_FAILED
 
 
+def _cmd_freeze(args: argparse.Namespace) -> int:
+    from .freeze import BENCH, FreezeError, freeze, freeze_bench
+
+    names = list(dict.fromkeys(args.names))
+    if "all" in names:
+        project = runner.open_project(args.project, args.runs)
+        names = [n for n in runner.available_notebooks(project)
+                 if (project.output_dir(args.profile, n) / "run.json").is_file()]
+        if not names:
+            _say(f"ipsbook freeze: no finished run under {project.profile_dir(args.profile)}",
+                 err=True)
+            return EXIT_FAILED
+    failed = 0
+    for name in names:
+        try:
+            if name == BENCH:
+                dest = freeze_bench(project=args.project)
+            else:
+                dest = freeze(name, args.profile, project=args.project, runs=args.runs,
+                              allow_dirty=args.allow_dirty)
+        except FreezeError as exc:
+            _say(f"ipsbook freeze {name}: {exc}", err=True)
+            failed += 1
+            continue
+        _say(f"frozen  {name:<10} -> {dest}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from .freeze import status_rows, verify
+
+    profiles = [args.profile] if args.profile else list(PROFILES)
+    for p in profiles:
+        if p not in PROFILES:
+            raise ProfileError(f"profile={p!r} is not known; allowed: {', '.join(PROFILES)}")
+    rows = status_rows(args.project, profiles, args.names or None, runs=args.runs)
+    for row in rows:
+        where = "results/" if row["where"] == "results" else "runs/"
+        what = f"{where}{row['profile']}/{row['chapter']}"
+        commit = f" (frozen at {row['commit']})" if row.get("commit") else ""
+        _say(f"{row['state']:<8} {what:<24}{commit}")
+        for why in row["why"]:
+            _say(f"           changed: {why}")
+    code = EXIT_OK
+    if args.verify:
+        problems = verify(args.project)
+        for line in problems:
+            _say(f"ipsbook status: {line}", err=True)
+        _say("results/: every bundle matches its manifest" if not problems
+             else f"results/: {len(problems)} problem(s)")
+        code = EXIT_FAILED if problems else EXIT_OK
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ipsbook`` console script; returns the exit code."""
     parser = _parser()
@@ -142,7 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or argparse's own usage errors (code 2)
         return int(exc.code or 0)
-    command = {"run": _cmd_run, "list": _cmd_list, "build": _cmd_build}[args.command]
+    command = {"run": _cmd_run, "list": _cmd_list, "build": _cmd_build,
+               "freeze": _cmd_freeze, "status": _cmd_status}[args.command]
     try:
         return command(args)
     except (runner.InputError, ProfileError) as exc:

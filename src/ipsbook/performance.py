@@ -420,6 +420,8 @@ def load_results(results_dir: str | Path) -> list[Result]:
     """Every ``*.json`` in ``results_dir`` (sorted by name); none when the folder is absent."""
     results = []
     for path in sorted(Path(results_dir).glob("*.json")):
+        if path.name == "MANIFEST.json":  # a frozen bundle's checksums, not a benchmark
+            continue
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -554,28 +556,32 @@ def _write_if_changed(path: Path, data: bytes, written: set[Path]) -> None:
     tmp.replace(path)
 
 
-def _benchmark_section(res: Result, assets: Path, written: set[Path]) -> list[str]:
+def _benchmark_section(res: Result, assets: Path, written: set[Path],
+                       frozen: bool = False) -> list[str]:
     view = VIEWS.get(res.name, _generic)(res.data)
-    lines = [f"({res.name}-bench)=", f"## {view.title}", "", view.summary, ""]
+    tag, prefix = ("-ref", "reference_") if frozen else ("", "")
+    heading = f"## {view.title}" + (" (reference machine)" if frozen else "")
+    lines = [f"({res.name}-bench{tag})=", heading, "", view.summary, ""]
     files = []
     for src in (res.path, res.csv):
         if src is not None:
-            _write_if_changed(assets / src.name, src.read_bytes(), written)
-            files.append(f"{{download}}`{src.name} <{(ASSETS / src.name).as_posix()}>`")
-    lines += [f"Data: {', '.join(files)} (from `benchmarks/results/`).", ""]
+            _write_if_changed(assets / (prefix + src.name), src.read_bytes(), written)
+            files.append(f"{{download}}`{src.name} <{(ASSETS / (prefix + src.name)).as_posix()}>`")
+    origin = "the frozen `results/bench/`" if frozen else "`benchmarks/results/`"
+    lines += [f"Data: {', '.join(files)} (from {origin}).", ""]
     lines += _machine_lines(res.data)
     for caption, md in view.tables:
         lines += [f"**{caption}.**", "", *md]
     for i, sp in enumerate(view.speedups):
         if not (sp.bars or sp.lines):
             continue
-        name = f"{res.name}_speedup{i + 1}.png"
+        name = f"{prefix}{res.name}_speedup{i + 1}.png"
         _write_if_changed(assets / name, speedup_png(sp), written)
         lines += [f"```{{figure}} {(ASSETS / name).as_posix()}", f":alt: {sp.title}", "",
                   f"Speed-up, {escape(sp.title)}: above 1 (the black line) ipsbook is faster.",
                   "```", ""]
     if view.growth and view.growth.series:
-        name = f"{res.name}_growth.png"
+        name = f"{prefix}{res.name}_growth.png"
         _write_if_changed(assets / name, growth_png(view.growth), written)
         fits = [(f"`{m}`", f"{k:.2f}", _num(a)) for m, (k, a) in view.growth.fits.items()]
         lines += [f"```{{figure}} {(ASSETS / name).as_posix()}", ":alt: cost against size", "",
@@ -617,12 +623,31 @@ def _wall_time_lines(
     return lines + [f"Total: {_num(total, 4)} s over {len(records)} chapter(s).", ""]
 
 
+def _reference_lines(reference: Sequence[Result], assets: Path, written: set[Path]) -> list[str]:
+    machines = sorted({f"{(r.data.get('machine') or {}).get('cpu_model', '?')}, "
+                       f"{(r.data.get('machine') or {}).get('cores', '?')} cores"
+                       for r in reference})
+    dates = sorted({str(r.data.get("created", "?"))[:10] for r in reference})
+    lines = ["(performance-reference)=", "## Reference machine (frozen)", "",
+             ("The `make bench` results of the machine the reference runs were made on, frozen "
+              "in `results/bench/` (`ipsbook freeze bench`) so that every build shows them: "
+              f"{'; '.join(machines)}, run on {', '.join(dates)}. Each section below names the "
+              "machine and the date it was measured; compare ratios within one run."), "",
+             "Benchmarks: " + ", ".join(f"{{ref}}`{r.name} <{r.name}-bench-ref>`"
+                                        for r in reference) + ".", ""]
+    for res in reference:
+        lines += _benchmark_section(res, assets, written, frozen=True)
+    return lines
+
+
 def performance_markdown(
     results: Sequence[Result], records: Sequence[Mapping[str, Any]], profile: str,
     assets: Path, written: set[Path], linked: Collection[str] = (),
+    reference: Sequence[Result] = (),
 ) -> str:
     """The page (MyST Markdown); figures and data copies go to ``assets``. ``linked``: the
-    chapters that are pages of the book (their names link to them)."""
+    chapters that are pages of the book (their names link to them). ``reference``: the frozen
+    results of the reference machine, shown after this machine's."""
     lines = [
         "(performance)=",
         "# Performance",
@@ -640,10 +665,11 @@ def performance_markdown(
         for res in results:
             lines += _benchmark_section(res, assets, written)
     else:
+        shown = (" The reference machine's results are below (frozen)." if reference else "")
         lines += [
             "```{important}",
             ("`make bench` has not been run on this machine: `benchmarks/results/` holds no "
-            "results, so there are no benchmark tables or plots here. Run"),
+            f"results, so there are no local benchmark tables or plots here.{shown} Run"),
             "",
             "    make bench",
             "",
@@ -654,20 +680,23 @@ def performance_markdown(
             "",
         ]
     lines += _wall_time_lines(records, profile, linked)
+    if reference:
+        lines += _reference_lines(reference, assets, written)
     return "\n".join(lines).rstrip() + "\n"
 
 
 def write_performance_page(
     results_dir: str | Path, runs_root: str | Path, profile: str, dest: str | Path,
-    *, linked: Collection[str] = (),
+    *, linked: Collection[str] = (), reference_dir: str | Path | None = None,
 ) -> Path:
     """Write ``dest`` (``book/performance.md``) and its assets beside it; remove stale assets.
     ``linked``: chapter names that are pages of the book (``book/chapters/<name>``)."""
     dest = Path(dest)
     assets = dest.parent / ASSETS
     written: set[Path] = set()
+    reference = load_results(reference_dir) if reference_dir is not None else []
     text = performance_markdown(load_results(results_dir), load_wall_times(runs_root, profile),
-                                profile, assets, written, linked)
+                                profile, assets, written, linked, reference)
     _write_if_changed(dest, text.encode("utf-8"), written)
     if assets.is_dir():
         for stale in sorted(assets.iterdir()):

@@ -607,12 +607,17 @@ def _markdown_cell(text: str, cell_id: str, nb: Any) -> Any:
 
 def chapter_for_book(
     facts: RunFacts, bib: Mapping[str, Mapping[str, str]], current_source: str | None = None,
+    banner: str | None = None,
 ) -> Any:
-    """A copy of the executed notebook with the note under its title and the closing block."""
+    """A copy of the executed notebook with the note under its title (and ``banner``, e.g. the
+    reference run's state, under it) and the closing block."""
     nb = copy.deepcopy(facts.nb)
     first_md = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), None)
+    at = 0 if first_md is None else first_md + 1
+    if banner:
+        nb.cells.insert(at, _markdown_cell(banner, f"{PROVENANCE_TAG}-reference", nb))
     note = _markdown_cell(profile_note(facts), f"{PROVENANCE_TAG}-note", nb)
-    nb.cells.insert(0 if first_md is None else first_md + 1, note)
+    nb.cells.insert(at, note)
     nb.cells.append(_markdown_cell(provenance_markdown(facts, bib, current_source),
                                    PROVENANCE_TAG, nb))
     return nb
@@ -630,7 +635,7 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
 
 def write_chapter(
     run_dir: str | Path, name: str, chapters_dir: str | Path, *, bib_path: str | Path,
-    notebooks_dir: str | Path | None = None,
+    notebooks_dir: str | Path | None = None, banner: str | None = None,
 ) -> bool:
     """Write ``<chapters_dir>/<name>.ipynb`` (with the provenance cells) and its downloads
     under ``<chapters_dir>/_sources/``; return whether any file changed."""
@@ -644,7 +649,7 @@ def write_chapter(
         bib = read_bib(bib_path)
     except BibError as exc:
         raise ProvenanceError(str(exc)) from None
-    nb = chapter_for_book(facts, bib, current)
+    nb = chapter_for_book(facts, bib, current, banner)
     chapters_dir = Path(chapters_dir)
     changed = _write_if_changed(chapters_dir / f"{name}.ipynb",
                                 nbformat.writes(nb).encode("utf-8") + b"\n")

@@ -187,9 +187,58 @@ def _summary_lines(frame) -> list[str]:
     return lines + [""]
 
 
-def scorecard_markdown(frame, profile: str, runs_root: str | Path | None = None) -> str:
+REFERENCE = "full"
+
+
+def _reference_section(
+    claims: list[Claim], profile: str, ref: dict[Key, Claim], stale: dict[str, list[str]],
+) -> list[str]:
+    """How this profile's verdicts compare with the frozen reference (``full``) runs."""
+    lines = [f"## Beside the converged reference runs (`{REFERENCE}`)", ""]
+    chapters = sorted({c.chapter for c in claims})
+    frozen = [c for c in chapters if c in stale]
+    if not frozen:
+        return lines + [(f"No chapter on this page has a frozen `{REFERENCE}` run yet "
+                         "(`results/full/`), so there is nothing to compare with."), ""]
+    lines += [(f"Each chapter's converged run is frozen in `results/{REFERENCE}/` "
+               "(`ipsbook freeze`); the reference columns of the table below show its value and "
+               "status for the same claim (matched by the claim's id). A *stale* reference was "
+               "made by older code: its inputs changed since, as listed."), "",
+              "| chapter | reference run |", "|---|---|"]
+    for ch in chapters:
+        if ch not in stale:
+            state = "none frozen yet"
+        elif stale[ch]:
+            state = "**stale**: changed since: " + _md_cell("; ".join(stale[ch]))
+        else:
+            state = "current"
+        lines.append(f"| {ch} | {state} |")
+    lines.append("")
+    both = [c for c in claims if _key(c) in ref]
+    moved = [c for c in both if ref[_key(c)].status != c.status]
+    lines += [f"{len(both)} of the {len(claims)} claims here also have a reference verdict; "
+              f"**{len(moved)}** of them differ between `{profile}` and `{REFERENCE}`"
+              + (":" if moved else "."), ""]
+    if moved:
+        lines += [f"| chapter | artefact | quantity | `{profile}` | `{REFERENCE}` | "
+                  f"ours under `{REFERENCE}` |", "|---|---|---|---|---|---|"]
+        for c in moved:
+            r = ref[_key(c)]
+            lines.append(f"| {c.chapter} | {_md_cell(c.artefact)} | {_md_cell(c.quantity)} | "
+                         f"{c.status} | {r.status}{' (stale)' if stale.get(c.chapter) else ''} "
+                         f"| {_md_cell(r.ours)} |")
+        lines.append("")
+    return lines
+
+
+def scorecard_markdown(
+    frame, profile: str, runs_root: str | Path | None = None,
+    reference: dict[Key, Claim] | None = None, stale: dict[str, list[str]] | None = None,
+) -> str:
     """The scorecard page (MyST Markdown) for one profile's claims. With ``runs_root``, the
-    outlook compares them with the runs of the other profiles found there."""
+    outlook compares them with the runs of the other profiles found there. ``reference``: the
+    frozen ``full`` claims by id, shown beside these; ``stale``: per chapter with a frozen run,
+    what changed since it was frozen (empty: current)."""
     lines = [
         "(scorecard)=",
         "# Reproducibility scorecard",
@@ -205,14 +254,31 @@ def scorecard_markdown(frame, profile: str, runs_root: str | Path | None = None)
         lines.append("No chapter has recorded claims under this profile yet.")
         return "\n".join(lines) + "\n"
     claims = _from_frame(frame)
+    stale = dict(stale or {})
     lines += _summary_lines(frame)
+    if profile == REFERENCE and stale:
+        old = {ch: why for ch, why in stale.items() if why}
+        lines += ["## Are these reference runs current?", "",
+                  (f"These are the frozen `{REFERENCE}` runs of `results/{REFERENCE}/`. "
+                   + (f"{len(old)} chapter(s) changed since they were frozen; their claims are "
+                      "marked *(stale)*: they come from older code." if old else
+                      "None of their inputs has changed since they were frozen.")), ""]
+        for ch, why in sorted(old.items()):
+            lines.append(f"* **{ch}**: changed since: {_md_cell('; '.join(why))}")
+        lines.append("")
+    with_ref = reference is not None and profile != REFERENCE
+    if with_ref:
+        lines += _reference_section(claims, profile, reference, stale)
     more, flagged = outlook(claims, profile, runs_root)
     lines += more
     lines += ["## All claims", "", "````{div} full-width", ""]
     head = ("paper", "artefact", "quantity", "paper_value", "ours", "criterion", "status",
             "reason", "profile")
-    lines.append("| " + " | ".join(h.replace("_", " ") for h in head) + " |")
-    lines.append("|" + "---|" * len(head))
+    titles = [h.replace("_", " ") for h in head]
+    if with_ref:
+        titles += [f"ours under `{REFERENCE}`", f"status under `{REFERENCE}`"]
+    lines.append("| " + " | ".join(titles) + " |")
+    lines.append("|" + "---|" * len(titles))
     for claim in claims:
         row = asdict(claim)
         cells = [_md_cell(row[h]) for h in head]
@@ -220,6 +286,15 @@ def scorecard_markdown(frame, profile: str, runs_root: str | Path | None = None)
             # a MyST cross-reference: the build (-W) fails if the chapter lost its label
             cells[1] = f"{{ref}}`{cells[1]} <{claim.anchor}>`"
         cells[6] = f"**{cells[6]}**" + (" †" if _key(claim) in flagged else "")
+        if profile == REFERENCE and stale.get(claim.chapter):
+            cells[6] += " *(stale)*"
+        if with_ref:
+            r = reference.get(_key(claim))
+            if r is None:
+                cells += ["—", "—"]
+            else:
+                mark = " *(stale)*" if stale.get(claim.chapter) else ""
+                cells += [_md_cell(r.ours), f"**{r.status}**{mark}"]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "````"]
     if flagged:
@@ -227,9 +302,23 @@ def scorecard_markdown(frame, profile: str, runs_root: str | Path | None = None)
     return "\n".join(lines) + "\n"
 
 
-def write_scorecard_page(runs_root: str | Path, profile: str, dest: str | Path) -> Path:
-    """Gather the claims of ``profile`` and write the scorecard page to ``dest``."""
+def write_scorecard_page(
+    runs_root: str | Path, profile: str, dest: str | Path, *,
+    reference: dict[str, Any] | None = None, reference_root: str | Path | None = None,
+) -> Path:
+    """Gather the claims of ``profile`` and write the scorecard page to ``dest``.
+
+    ``reference``: chapter → its frozen run's state (anything with ``.state`` and ``.why``,
+    e.g. :class:`ipsbook.freeze.BundleState`); ``reference_root``: the folder of the frozen
+    runs (``results/full``), whose claims are shown beside these."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(scorecard_markdown(collect(runs_root, profile), profile, runs_root))
+    stale = {name: (list(st.why) if st.state != "current" else [])
+             for name, st in (reference or {}).items()}
+    ref_claims = None
+    if reference_root is not None:
+        root = Path(reference_root)
+        ref_claims = _claims_of(root.parent, root.name)
+    dest.write_text(scorecard_markdown(collect(runs_root, profile), profile, runs_root,
+                                       reference=ref_claims, stale=stale))
     return dest
