@@ -22,6 +22,12 @@ REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
 NOT_COMPARABLE = "not comparable"
 STATUSES = (REPRODUCED, NOT_REPRODUCED, NOT_COMPARABLE)
+#: An arithmetic fact shown beside the verdicts (e.g. a map's size in bytes): true by
+#: construction, so it is no reproduction and stays out of the counts.
+FACT = "fact"
+ALL_STATUSES = (*STATUSES, FACT)
+#: What a claim's protocol says (all optional; the scorecard shows them per claim).
+PROTOCOL_FIELDS = ("source", "data", "metric", "baseline", "rule", "interval")
 
 PAPERS = {
     "A": "Saccomanno et al. — deep metric learning on continuous similarities",
@@ -33,7 +39,7 @@ PAPERS = {
 
 COLUMNS = (
     "paper", "chapter", "artefact", "quantity", "paper_value", "ours", "criterion",
-    "profile", "status", "reason", "anchor", "profile_sensitive", "id",
+    "profile", "status", "reason", "anchor", "profile_sensitive", "id", "protocol",
 )
 
 
@@ -75,10 +81,19 @@ class Claim:
     # why the status may change under the papers' own sizes (None: not known to depend on them)
     profile_sensitive: str | None = None
     id: str = ""  # stable across profiles (claim_id); filled in by ClaimSet
+    # where it is in the paper (source: table/figure/section and the printed value or a short
+    # quote), data and split, metric and unit, the baseline, the rule with its tolerance, and
+    # the interval that decided it (PROTOCOL_FIELDS)
+    protocol: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
-        if self.status not in STATUSES:
-            raise ValueError(f"status={self.status!r} is not allowed; allowed: {STATUSES}")
+        if self.status not in ALL_STATUSES:
+            raise ValueError(f"status={self.status!r} is not allowed; allowed: {ALL_STATUSES}")
+        if self.protocol is not None:
+            unknown = sorted(set(self.protocol) - set(PROTOCOL_FIELDS))
+            if unknown:
+                raise ValueError(f"protocol has unknown field(s) {', '.join(unknown)}; "
+                                 f"allowed: {', '.join(PROTOCOL_FIELDS)}")
         if self.profile_sensitive is not None and not str(self.profile_sensitive).strip():
             raise ValueError("profile_sensitive must say why the status may change under "
                              "`paper` (or be None)")
@@ -107,10 +122,13 @@ class ClaimSet:
         if self.paper not in PAPERS:
             raise ValueError(f"paper={self.paper!r} is not known; allowed: {', '.join(PAPERS)}")
 
-    def _add(self, **kw: Any) -> Claim:
+    def _add(self, protocol: dict[str, str] | None = None, **kw: Any) -> Claim:
         taken = {c.id for c in self.claims}
         kw.setdefault("id", claim_id(self.chapter, kw["artefact"], kw["quantity"], taken))
-        claim = Claim(paper=self.paper, chapter=self.chapter, profile=self.profile, **kw)
+        proto = {k: str(v) for k, v in dict(protocol or {}).items() if v not in (None, "")}
+        proto.setdefault("rule", kw.get("criterion", ""))
+        claim = Claim(paper=self.paper, chapter=self.chapter, profile=self.profile,
+                      protocol=proto or None, **kw)
         self.claims.append(claim)
         return claim
 
@@ -126,6 +144,7 @@ class ClaimSet:
         unit: str = "",
         anchor: str = "",
         profile_sensitive: str | None = None,
+        protocol: dict[str, str] | None = None,
     ) -> Claim:
         """A number: reproduced when ``|ours - paper| <= max(abs_tol, rel_tol*|paper|)``."""
         if rel_tol is None and abs_tol is None:
@@ -142,7 +161,7 @@ class ClaimSet:
         return self._add(
             artefact=artefact, quantity=quantity, paper_value=_fmt(paper_value, unit),
             ours=_fmt(ours, unit), criterion=crit, status=status, reason=reason, anchor=anchor,
-            profile_sensitive=profile_sensitive,
+            profile_sensitive=profile_sensitive, protocol=protocol,
         )
 
     def relation(
@@ -156,18 +175,77 @@ class ClaimSet:
         why_not: str = "",
         anchor: str = "",
         profile_sensitive: str | None = None,
+        protocol: dict[str, str] | None = None,
     ) -> Claim:
         """A qualitative finding (``statement``) that our numbers either support or not."""
         status = REPRODUCED if bool(holds) else NOT_REPRODUCED
         return self._add(
             artefact=artefact, quantity=quantity, paper_value=statement, ours=ours,
             criterion="relation", status=status, reason="" if holds else why_not, anchor=anchor,
-            profile_sensitive=profile_sensitive,
+            profile_sensitive=profile_sensitive, protocol=protocol,
+        )
+
+    def difference(
+        self,
+        artefact: str,
+        quantity: str,
+        statement: str,
+        interval: Any,
+        *,
+        better: str = "lower",
+        margin: float = 0.0,
+        unit: str = "",
+        anchor: str = "",
+        profile_sensitive: str | None = None,
+        protocol: dict[str, str] | None = None,
+    ) -> Claim:
+        """"A is better than B", decided by the interval of the paired difference A − B
+        (:class:`ipsbook.stats.Interval`, over seeds, Monte-Carlo realisations or bootstrap
+        resamples of test items). ``better="lower"`` (errors) wants the whole interval below
+        ``-margin``; ``"higher"`` (correlations, hit rates) above ``+margin``. Wholly on the
+        other side: not reproduced (B is better); straddling: not reproduced, unresolved at
+        this size. A single seed (``n == 1``) decides nothing: not comparable."""
+        if better not in ("lower", "higher"):
+            raise ValueError(f"better={better!r} is not allowed; allowed: 'lower', 'higher'")
+        if margin < 0:
+            raise ValueError(f"margin={margin!r} must be >= 0")
+        want = -1 if better == "lower" else 1
+        side = interval.side(margin)
+        text = interval.describe(unit)
+        rule = (f"{interval.level:.0%} interval of A − B wholly "
+                f"{'below' if want < 0 else 'above'} {-want * margin:+g}{' ' + unit if unit else ''}")
+        proto = {"interval": text, "rule": rule, **dict(protocol or {})}
+        kw = dict(artefact=artefact, quantity=quantity, paper_value=statement, ours=text,
+                  criterion="interval", anchor=anchor, profile_sensitive=profile_sensitive,
+                  protocol=proto)
+        if interval.n < 2:
+            return self._add(status=NOT_COMPARABLE,
+                             reason="one repeat only: no interval, so no verdict", **kw)
+        if side == want:
+            return self._add(status=REPRODUCED, reason="", **kw)
+        reason = ("the other one is better: the interval lies wholly on the other side"
+                  if side == -want else
+                  "unresolved: the interval contains no difference (0), so the data cannot "
+                  "tell the two apart at this size")
+        return self._add(status=NOT_REPRODUCED, reason=reason, **kw)
+
+    def fact(
+        self, artefact: str, quantity: str, statement: str, holds: bool, ours: str,
+        *, anchor: str = "", protocol: dict[str, str] | None = None,
+    ) -> Claim:
+        """An arithmetic fact (true by construction, e.g. a map's size): shown beside the
+        verdicts, never counted as reproduced. One that does not hold says so in ``reason``."""
+        return self._add(
+            artefact=artefact, quantity=quantity, paper_value=statement, ours=ours,
+            criterion="arithmetic", status=FACT,
+            reason="" if holds else "does not hold for these settings", anchor=anchor,
+            profile_sensitive=None, protocol=protocol,
         )
 
     def not_comparable(
         self, artefact: str, quantity: str, paper_value: str, ours: str, reason: str,
         *, anchor: str = "", profile_sensitive: str | None = None,
+        protocol: dict[str, str] | None = None,
     ) -> Claim:
         """A number shown beside ours that cannot be judged (different data, missing value...)."""
         if not reason:
@@ -175,7 +253,7 @@ class ClaimSet:
         return self._add(
             artefact=artefact, quantity=quantity, paper_value=paper_value, ours=ours,
             criterion="—", status=NOT_COMPARABLE, reason=reason, anchor=anchor,
-            profile_sensitive=profile_sensitive,
+            profile_sensitive=profile_sensitive, protocol=protocol,
         )
 
     def to_frame(self):

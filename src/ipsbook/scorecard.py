@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .claims import COLUMNS, PAPERS, STATUSES, Claim, collect, load
+from .claims import COLUMNS, FACT, PAPERS, PROTOCOL_FIELDS, STATUSES, Claim, collect, load
 
 
 def summary(frame) -> Any:
@@ -167,7 +167,8 @@ def outlook(
 
 def _summary_lines(frame) -> list[str]:
     counts = {s: int((frame["status"] == s).sum()) for s in STATUSES}
-    total = len(frame)
+    facts = int((frame["status"] == FACT).sum())
+    total = len(frame) - facts
     papers = sorted(set(frame["paper"]))
     chapters = sorted(set(frame["chapter"]))
     lines = [
@@ -184,7 +185,38 @@ def _summary_lines(frame) -> list[str]:
                      f"{int(row.sum())} |")
     lines.append("| **all papers** | " + " | ".join(f"**{counts[s]}**" for s in STATUSES)
                  + f" | **{total}** |")
+    if facts:
+        lines += ["", (f"Besides these, {facts} arithmetic fact(s) (true by construction, e.g. "
+                       "a map's size) are listed with status *fact*: they are no reproduction, "
+                       "so they are not counted.")]
     return lines + [""]
+
+
+_PROTOCOL_TITLES = {"source": "in the paper", "data": "data and split",
+                    "metric": "metric and unit", "baseline": "baseline", "rule": "rule",
+                    "interval": "interval that decided it"}
+
+
+def _protocol_lines(claims: list[Claim]) -> list[str]:
+    """Each claim's protocol, per chapter, in a collapsed box (sphinx-design's dropdown)."""
+    lines = ["## How each claim is judged", "",
+             ("Per claim: where it stands in the paper, the data and split, the metric and unit, "
+              "the baseline it is compared with, the rule and the interval that decided it "
+              "(empty where the chapter does not state it yet)."), ""]
+    for chapter in sorted({c.chapter for c in claims}):
+        mine = [c for c in claims if c.chapter == chapter]
+        n_full = sum(bool(c.protocol and set(c.protocol) - {"rule"}) for c in mine)
+        lines += [f"````{{dropdown}} {chapter}: {len(mine)} claims, {n_full} with a stated "
+                  "protocol", "",
+                  "| claim | " + " | ".join(_PROTOCOL_TITLES[f] for f in PROTOCOL_FIELDS) + " |",
+                  "|" + "---|" * (len(PROTOCOL_FIELDS) + 1)]
+        for c in mine:
+            proto = c.protocol or {}
+            cells = [_md_cell(proto.get(f, "") or "—") for f in PROTOCOL_FIELDS]
+            lines.append(f"| {_md_cell(c.artefact)}: {_md_cell(c.quantity)} | "
+                         + " | ".join(cells) + " |")
+        lines += ["", "````", ""]
+    return lines
 
 
 REFERENCE = "full"
@@ -296,9 +328,10 @@ def scorecard_markdown(
                 mark = " *(stale)*" if stale.get(claim.chapter) else ""
                 cells += [_md_cell(r.ours), f"**{r.status}**{mark}"]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "````"]
+    lines += ["", "````", ""]
     if flagged:
-        lines += ["", "† may change under `paper` (see above)."]
+        lines += ["† may change under `paper` (see above).", ""]
+    lines += _protocol_lines(claims)
     return "\n".join(lines) + "\n"
 
 
