@@ -160,6 +160,7 @@ def test_full_book_builds_from_the_bundle_without_a_kernel(proj, monkeypatch):
     page = nbformat.read(proj.root / "book" / "chapters" / "toy.ipynb", as_version=4)
     text = "\n".join(c.source for c in page.cells)
     assert "**Reference run, current.**" in text and "Nothing was executed" in text
+    assert "**Reference run.** Frozen in `results/full/toy/`" in text  # the provenance block
     placeholder = (proj.root / "book" / "chapters" / "boom.ipynb").read_text()
     assert "No converged reference run (`full`) of this chapter is frozen yet" in placeholder
     card = (proj.root / "book" / "scorecard.md").read_text()

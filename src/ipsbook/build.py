@@ -139,6 +139,7 @@ def build_book(
             changed = write_chapter(
                 executed(name).parent, name, chapters, bib_path=proj.root / BIBLIOGRAPHY,
                 notebooks_dir=proj.notebooks_dir, banner=banner,
+                reference=reference_sentence(states[name]),
             )
         except ProvenanceError as exc:
             raise BuildError(f"cannot write the provenance block of {name}: {exc}") from None
@@ -209,6 +210,18 @@ def frozen_banner(state: BundleState) -> str:
             f"`results/{REFERENCE_PROFILE}/{name}/` ({_when(state)}), but its inputs have "
             f"changed since: {changed}. Its numbers come from the older code, not from this "
             f"checkout; {rerun}.\n```\n")
+
+
+def reference_sentence(state: BundleState) -> str:
+    """One sentence for the provenance block: where the chapter's reference run is."""
+    where = f"`results/{REFERENCE_PROFILE}/{state.name}/`"
+    if state.state == "missing":
+        return (f"None frozen yet (`ipsbook run {state.name} --profile {REFERENCE_PROFILE}`, "
+                f"then `ipsbook freeze {state.name}`).")
+    if state.state == "current":
+        return f"Frozen in {where} ({_when(state)}); current: none of its inputs has changed."
+    return (f"Frozen in {where} ({_when(state)}); **stale**: changed since: "
+            + "; ".join(state.why) + ".")
 
 
 def reference_banner(state: BundleState) -> str:

@@ -549,9 +549,11 @@ def _downloads_section(facts: RunFacts, source_note: str) -> list[str]:
 
 def provenance_markdown(
     facts: RunFacts, bib: Mapping[str, Mapping[str, str]], current_source: str | None = None,
+    reference: str | None = None,
 ) -> str:
     """The closing "How this page was made" cell. ``current_source``: today's
-    ``notebooks/<name>.py``, to say whether it still is the source that ran."""
+    ``notebooks/<name>.py``, to say whether it still is the source that ran; ``reference``: a
+    sentence on the chapter's frozen reference run (where it is, current or stale)."""
     needs_data = bool(chapter_datasets({facts.name, facts.chapter_key}))
     note = ""
     if current_source is not None and _sha256(current_source) != _sha256(facts.source):
@@ -569,6 +571,8 @@ def provenance_markdown(
     lines += _profile_section(facts)
     lines += _parameters_section(facts)
     lines += _data_section(facts)
+    if reference:
+        lines += [f"**Reference run.** {reference}", ""]
     lines += _rerun_section(facts, needs_data)
     lines += _software_section(facts)
     lines += _downloads_section(facts, note)
@@ -607,7 +611,7 @@ def _markdown_cell(text: str, cell_id: str, nb: Any) -> Any:
 
 def chapter_for_book(
     facts: RunFacts, bib: Mapping[str, Mapping[str, str]], current_source: str | None = None,
-    banner: str | None = None,
+    banner: str | None = None, reference: str | None = None,
 ) -> Any:
     """A copy of the executed notebook with the note under its title (and ``banner``, e.g. the
     reference run's state, under it) and the closing block."""
@@ -618,7 +622,7 @@ def chapter_for_book(
         nb.cells.insert(at, _markdown_cell(banner, f"{PROVENANCE_TAG}-reference", nb))
     note = _markdown_cell(profile_note(facts), f"{PROVENANCE_TAG}-note", nb)
     nb.cells.insert(at, note)
-    nb.cells.append(_markdown_cell(provenance_markdown(facts, bib, current_source),
+    nb.cells.append(_markdown_cell(provenance_markdown(facts, bib, current_source, reference),
                                    PROVENANCE_TAG, nb))
     return nb
 
@@ -636,6 +640,7 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
 def write_chapter(
     run_dir: str | Path, name: str, chapters_dir: str | Path, *, bib_path: str | Path,
     notebooks_dir: str | Path | None = None, banner: str | None = None,
+    reference: str | None = None,
 ) -> bool:
     """Write ``<chapters_dir>/<name>.ipynb`` (with the provenance cells) and its downloads
     under ``<chapters_dir>/_sources/``; return whether any file changed."""
@@ -649,7 +654,7 @@ def write_chapter(
         bib = read_bib(bib_path)
     except BibError as exc:
         raise ProvenanceError(str(exc)) from None
-    nb = chapter_for_book(facts, bib, current, banner)
+    nb = chapter_for_book(facts, bib, current, banner, reference)
     chapters_dir = Path(chapters_dir)
     changed = _write_if_changed(chapters_dir / f"{name}.ipynb",
                                 nbformat.writes(nb).encode("utf-8") + b"\n")
