@@ -63,7 +63,7 @@
 # training samples beside its validation and test error.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | paper: seeds, epochs and sweep sizes (table below)
+profile = "quick"  # smoke | quick | full | paper: seeds, epochs and sweep sizes (table below)
 seed = 0  # offset added to each of the profile's seeds, which draw splits and weights (at least 0)
 output_dir = "."  # set by the runner: tables, figures and claims are written here
 min_scans = 10  # AP vocabulary: BSSIDs heard in at least this many training scans (at least 1)
@@ -105,13 +105,11 @@ out = RunOutput(output_dir, chapter="mtloc", paper="E", cfg=cfg, params=params)
 plotting.use_style()
 
 
-def fit_config(sizes: dict) -> FitConfig:
-    return FitConfig(epochs=epochs or sizes["epochs"], lr=sizes["lr"],
-                     batch_size=sizes["batch_size"], num_threads=num_threads)
-
-
+# both phases' FitConfig; the profile's stop rule (full: converged training on the validation
+# traces, the epochs a cap; None otherwise) goes to every fit
+fit_configs = Settings.fit_configs(cfg, epochs=epochs, num_threads=num_threads)
 settings = Settings(
-    pretrain=fit_config(cfg.pretrain), target=fit_config(cfg.target), rates=tuple(cfg.rates),
+    pretrain=fit_configs["pretrain"], target=fit_configs["target"], rates=tuple(cfg.rates),
     wipe_rate=wipe_rate, wipe_fractions=tuple(cfg.wipe_fractions), wipe_at=wipe_at,
     min_scans=min_scans, max_age_s=max_age_s, imu_channels=imu_channels,
     mag_channels=mag_channels, wifi_mode=wifi_mode, rss_floor_dbm=rss_floor_dbm,
@@ -121,6 +119,9 @@ seeds = [seed + s for s in cfg.seeds]
 directions = [tuple(d) for d in cfg.directions]
 PROFILE_NOTE = (f"profile `{profile}`: {len(seeds)} seed(s), {settings.pretrain.epochs} "
                 f"pre-training and {settings.target.epochs} target epochs (paper: 100)")
+if settings.target.stop is not None:  # full: the epochs are caps, each fit stops on a plateau
+    PROFILE_NOTE += (f", each fit stopped after {settings.target.stop.patience} epochs without a "
+                     "better validation error (at most the epochs above)")
 display(Markdown(f"**Profile: `{profile}`** — seeds {seeds}; directions "
                  f"{', '.join(f'{s}→{t}' for s, t in directions)}; pre-training "
                  f"{settings.pretrain.epochs} epochs, target training {settings.target.epochs} "

@@ -174,6 +174,67 @@ def test_sae_setting_enters_only_the_digests_of_cnnloc_runs():
     assert 20 < extra.sum() < 80  # CPU-s (profiles' comment: +40 on 2,256)
 
 
+def test_stop_rule_enters_configs_and_digests_only_when_set():
+    from ipsbook.training import StopRule
+
+    quick, paper = Settings.from_profile("quick"), Settings.from_profile("paper")
+    assert quick.stop is None and paper.stop is None and Settings().stop is None
+    assert quick.train_config("tampere").stop is None
+    assert quick.joint_config(("ujiindoorloc", "tampere")).stop is None
+    # fixed-epoch artefacts keep the digests they had before the stop rule existed
+    pinned = {
+        Run("expert", "dnn", "tampere"): "81a3cd924f7b7962",
+        Run("standalone", "dnn", "tampere", fraction=0.1, partition=0): "98c7757fb695033b",
+        Run("distill", "cnnloc", "ujiindoorloc", ("uji-lib", "tampere"),
+            flags=(True, True, True)): "6440e3c778fe0f4f",
+        Run("sequential", "dnn", "uji-lib", ("ujiindoorloc", "tampere")): "2bf499ee2a1b5739",
+    }
+    for run, digest in pinned.items():
+        assert _digest_of(run, quick) == digest, run.name
+    full = Settings.from_profile("full")
+    rule = StopRule.of(profiles.resolve("mst", "full").stop)
+    assert isinstance(full.stop, StopRule) and full.stop == rule
+    assert full.train_config("ujiindoorloc").stop == rule
+    assert full.train_config("tampere", partition=0).epochs == 1000  # the cap
+    assert full.joint_config(("ujiindoorloc", "tampere")).stop == rule
+    # with a rule, every trained run's digest changes, kNN's does not
+    stopped = Settings.from_profile("quick", stop=rule.as_dict())
+    assert stopped.stop == rule
+    for r in ex._runs(plan(quick)):
+        assert "stop" not in str(ex._definition(r, quick))
+        assert (_digest_of(r, stopped) != _digest_of(r, quick)) == (r.kind != "knn"), r.name
+    other = Settings.from_profile("quick", stop={**rule.as_dict(), "patience": 3})
+    assert _digest_of(Run("expert", "dnn", "tampere"), other) != _digest_of(
+        Run("expert", "dnn", "tampere"), stopped)
+    with pytest.raises(ValueError, match="unknown field"):
+        Settings(stop={"patients": 3})
+
+
+def test_stop_rule_end_to_end_on_the_smoke_plan():
+    _need_data()
+    from ipsbook.methods.mst.train import STOP_SUMMARY_KEYS
+
+    rule = {"patience": 2, "lr_patience": 1, "min_delta": 0.01, "val_fraction": 0.25}
+    caps = dict.fromkeys(("ujiindoorloc", "tampere", "uji-lib", "uts"), 25)
+    s = Settings.from_profile("smoke", stop=rule, epochs=caps, partition_epochs=caps, **TINY)
+    res = run_all(s, ["table4"], progress=False)
+    tr = res.training
+    assert set(STOP_SUMMARY_KEYS) <= set(tr.columns)
+    trained = tr[tr.phase.isin(["stand-alone"]) | tr.phase.str.startswith("distill")]
+    assert len(trained) == 4  # UJI and UJI-LIB experts, the partition model, the distilled one
+    assert set(trained.stopped) <= {"plateau", "cap"} and (trained.epochs_cap == 25).all()
+    assert (trained.epochs <= 25).all() and (trained.stopped == "plateau").any()
+    assert ((trained.best_epoch >= 0) & (trained.best_epoch < trained.epochs)).all()
+    # 32 training fingerprints (max_train): the networks train on the rest of their split
+    assert (trained.n_train + trained.n_val == 32).all() and (trained.n_val > 0).all()
+    teachers = tr[tr.phase == "teacher"]  # the WGAN-GP keeps its fixed epochs
+    assert teachers.stopped.isna().all() and (teachers.epochs == 1).all()
+    assert np.all(np.isfinite(res.errors.error_m))
+    # without a rule the training frame has no stop columns (fixed-epoch records as before)
+    plain = run_all(Settings.from_profile("smoke", **TINY), ["table4"], progress=False)
+    assert not set(STOP_SUMMARY_KEYS) & set(plain.training.columns)
+
+
 def test_uji_lib_is_never_labelled_uts():
     s = Settings.from_profile("paper")
     labels = {data.label(r.dataset) for r in plan(s)}

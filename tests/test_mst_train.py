@@ -9,6 +9,7 @@ these tests do not depend on ``ipsbook.models.fingerprint``; one smoke test uses
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 
 import numpy as np
@@ -37,15 +38,19 @@ from ipsbook.methods.mst.train import (
     SAE_BATCH_SIZE,
     SAE_EPOCHS,
     SAE_LR,
+    STOP_SUMMARY_KEYS,
     Checkpoint,
     TrainConfig,
     evaluate,
     model_inputs,
     pretrain_framer,
+    reference_points,
     standardise_positions,
+    stop_split,
     summary,
     train_specialised,
 )
+from ipsbook.training import StopRule
 
 FAST = {"num_threads": 1, "device": "cpu"}
 
@@ -549,3 +554,157 @@ def test_real_network_smoke():
             config=TrainConfig(epochs=1, lr=1e-3, **FAST),
             seed=0,
         )
+
+
+# --- converged training (TrainConfig.stop, the full profile) -------------------------------------
+
+# a tiny problem that learns for a few dozen epochs and then plateaus well before the cap
+STOP = StopRule(patience=4, lr_patience=2, min_delta=0.01, val_fraction=0.2)
+STOP_CFG = TrainConfig(epochs=200, lr=3e-2, batch_size=16, stop=STOP, **FAST)
+
+
+def test_stop_split_holds_out_whole_reference_points():
+    base = site(30, 12, 0)
+    grid = np.stack([np.arange(30) * 3.0, np.full(30, 7.0)], axis=1)  # 30 points 3 m apart
+    rows = np.repeat(np.arange(30), 5)  # five fingerprints at each reference point
+    jitter = np.random.default_rng(0).normal(0.0, 0.05, size=(150, 2))  # centimetres apart
+    fs = FingerprintSet("pts", "train", base.rss[rows], grid[rows] + jitter,
+                        floor=np.zeros(150, int))
+    assert len(np.unique(reference_points(fs))) == 30
+    # the same place on another floor is another reference point
+    upstairs = FingerprintSet("pts", "train", fs.rss, fs.pos, floor=np.arange(150) % 2)
+    assert len(np.unique(reference_points(upstairs))) == 60
+    fit, held = stop_split(fs, STOP, seed=4)
+    assert len(fit) + len(held) == 150 and 0.1 < len(held) / 150 < 0.3
+    pts = set(map(tuple, np.round(fs.pos[fit.index])))
+    assert not pts & set(map(tuple, np.round(fs.pos[held.index])))  # no point on both sides
+    assert np.all(np.diff(fit.index) > 0) and np.all(np.diff(held.index) > 0)
+    again = stop_split(fs, {"patience": 4, "lr_patience": 2, "val_fraction": 0.2}, seed=4)[1]
+    assert np.array_equal(held.index, again.index)  # seeded; the mapping form is accepted
+    assert not np.array_equal(held.index, stop_split(fs, STOP, seed=5)[1].index)
+    # one reference point only: split by fingerprint
+    one = FingerprintSet("one", "train", base.rss[:10], np.zeros((10, 2)))
+    assert len(stop_split(one, STOP, seed=0)[1]) == 2
+    with pytest.raises(ValueError, match="at least 2"):
+        stop_split(one.subset([0]), STOP, seed=0)
+    with pytest.raises(ValueError, match="stop rule"):
+        stop_split(fs, None, seed=0)
+
+
+def test_stop_rule_stops_on_a_plateau_lowers_the_rate_and_restores_the_best_epoch(monkeypatch):
+    from ipsbook.methods.mst import train as train_mod
+
+    made = []
+
+    def recording_adam(params, lr):
+        made.append(train_mod.torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-7))
+        return made[-1]
+
+    monkeypatch.setattr(train_mod, "make_adam", recording_adam)
+    tr = site(160, 24, 0)
+    model = new_model(24)
+    h = train_specialised(model, tr, config=STOP_CFG, seed=0)
+    s = h.stopping
+    assert s["stopped"] == "plateau" and s["cap"] == 200 and h.epochs == s["epochs_run"] < 200
+    assert h.completed and h.best_epoch == s["best_epoch"] == h.epochs - 1 - STOP.patience
+    assert h.best_epoch > 2  # it learned for a while before the plateau
+    # the learning rate fell on the plateaus, and the optimiser ended below its start
+    assert s["lr_drops"] and made[0].param_groups[0]["lr"] < STOP_CFG.lr
+    # the validation split is carved from the training set, and only the rest is trained on
+    fit, held = stop_split(tr, STOP, seed=0)
+    assert (h.n_train, h.n_val) == (len(fit), len(held)) and h.n_train + h.n_val == len(tr)
+    # the best epoch's weights are back: its validation error is the model's
+    assert float(np.mean(evaluate(model, held))) == pytest.approx(h.val_mae_m[h.best_epoch],
+                                                                    rel=1e-6)
+    assert h.val_mae_m[h.best_epoch] < h.val_mae_m[0] and h.val_mae_m[-1] != h.val_mae_m[
+        h.best_epoch]
+    rec = h.summary()
+    assert {k: rec[k] for k in STOP_SUMMARY_KEYS} == {
+        "epochs_cap": 200, "stopped": "plateau", "still_improving": False,
+        "lr_drops": len(s["lr_drops"]), "n_val": len(held)}
+    # a given val_set is watched instead of a carved split (all of train_set is trained on)
+    va = site(60, 24, 1, split="test")
+    hv = train_specialised(new_model(24), tr, va, config=STOP_CFG, seed=0)
+    assert hv.n_train == len(tr) and hv.n_val == len(va) and hv.stopping is not None
+    # a history with its stop record survives to_dict / from_dict
+    back = type(h).from_dict(h.to_dict())
+    assert back.stopping == h.stopping and back.n_val == h.n_val
+
+
+def test_stopped_run_resumed_from_checkpoints_stops_at_the_same_epoch(tmp_path):
+    tr = site(160, 24, 0)
+    ref = new_model(24)
+    ref_hist = train_specialised(ref, tr, config=STOP_CFG, seed=0)
+    assert ref_hist.stopping["stopped"] == "plateau" and len(ref_hist.stopping["lr_drops"]) > 1
+
+    ck = Checkpoint(tmp_path / "stop.pt", every_epochs=3, stop_after_epochs=5)
+    calls = 0
+    while True:  # interrupted every 5 epochs: across learning-rate drops and the plateau
+        calls += 1
+        # after the first call another initialisation: the checkpoint decides
+        m = new_model(24, seed=0 if calls == 1 else calls + 10)
+        h = train_specialised(m, tr, config=STOP_CFG, seed=0, checkpoint=ck)
+        if h.completed:
+            break
+        assert h.stopping["stopped"] == "interrupted" and calls < 50
+    assert calls == -(-ref_hist.epochs // 5) and h.resumed_at == list(range(5, h.epochs, 5))
+    assert h.epochs == ref_hist.epochs and h.best_epoch == ref_hist.best_epoch
+    assert h.val_mae_m == ref_hist.val_mae_m and h.stopping == ref_hist.stopping
+    assert states_equal(m, ref)
+
+    # the stopped run is finished: a repeated call returns at once with the same weights, even
+    # with a higher cap (it stopped on its plateau, not at the cap)
+    again = new_model(24, seed=99)
+    h2 = train_specialised(again, tr, config=dataclasses.replace(STOP_CFG, epochs=300), seed=0,
+                           checkpoint=Checkpoint(ck.path))
+    assert h2.epochs == ref_hist.epochs and states_equal(again, ref)
+    # the rule is part of the run's identity: a fixed-epoch run does not take its checkpoint
+    with pytest.raises(ValueError, match="different run"):
+        train_specialised(new_model(24), tr, config=dataclasses.replace(STOP_CFG, stop=None),
+                          seed=0, checkpoint=Checkpoint(ck.path))
+
+
+def test_without_a_stop_rule_training_is_as_before():
+    """stop=None is the fixed-epoch training of before: the numbers below were produced by the
+    code before the stop rule existed (same seed, data and settings)."""
+    tr, va = site(200, 24, 0), site(60, 24, 1, split="test")
+    cfg = TrainConfig(epochs=5, lr=3e-3, **FAST)
+    assert cfg.stop is None and cfg == TrainConfig(epochs=5, lr=3e-3, stop=None, **FAST)
+    h = train_specialised(new_model(24), tr, va, config=cfg, seed=3)
+    assert h.val_mae_m == pytest.approx([30.31734525238936, 30.29028189829677, 30.236778607818316,
+                                         30.19452487692214, 30.151965406240517], rel=1e-5)
+    assert h.metrics["J_MAE"] == pytest.approx(
+        [1.346922607421875, 1.3423924255371094, 1.3403460693359375, 1.3372418212890624,
+         1.3340333557128907], rel=1e-5)
+    assert h.best_epoch == 4 and h.epochs == 5 and h.n_train == 200
+    assert h.stopping is None and h.n_val == 0
+    assert not set(STOP_SUMMARY_KEYS) & set(h.summary())
+    with pytest.raises(ValueError, match="patience"):
+        TrainConfig(epochs=5, lr=1e-3, stop={"patience": 0})
+    with pytest.raises(ValueError, match="unknown field"):
+        TrainConfig(epochs=5, lr=1e-3, stop={"patiense": 3})
+
+
+def test_distill_and_transfer_phases_stop_on_their_own_splits(source):
+    _, _, teacher = source
+    tgt = site(160, 18, 5, site_id=1)
+    cfg = dataclasses.replace(STOP_CFG, epochs=12, lr=1e-2)
+    h = distill(new_model(18, seed=1), tgt, [teacher], config=cfg, seed=2)
+    fit, held = stop_split(tgt, STOP, seed=2)  # the stand-alone model of seed 2 holds out these
+    assert h.stopping is not None and h.stopping["cap"] == 12 and h.epochs <= 12
+    assert (h.n_train, h.n_val) == (len(fit), len(held))
+    assert h.best_epoch == h.stopping["best_epoch"]
+
+    from ipsbook.methods.mst.transfer import collective_transfer, sequential_transfer
+
+    src1, src2 = site(100, 18, 11, site_id=2), site(90, 18, 12, site_id=3)
+    small = dataclasses.replace(STOP_CFG, epochs=3, lr=1e-3)
+    for transfer in (sequential_transfer, collective_transfer):
+        _, th = transfer("dnn", [src1, src2], tgt, config=small, seed=0)
+        trained = [p for p in th.phases if not p.name.startswith("sae")]
+        assert all(p.history.stopping is not None for p in trained), transfer.__name__
+        assert all(0 < p.history.n_val < p.history.n_val + p.history.n_train for p in trained)
+    joint = th.phases[0].history  # collective: the pooled sources, each with its split held out
+    assert joint.kind == "collective-sources"
+    assert joint.n_train + joint.n_val == len(src1) + len(src2)
+

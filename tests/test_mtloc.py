@@ -25,7 +25,9 @@ from ipsbook.methods.mtloc import (
     wipe,
 )
 from ipsbook.methods.mtloc.experiment import Settings, training_subset
+from ipsbook.methods.mtloc.train import stop_split
 from ipsbook.models.mtloc import PAPER_TABLE_I, MTLoc, keras_parameter_count, layer_table
+from ipsbook.training import StopRule
 
 FLOOR = -110.0
 
@@ -148,6 +150,116 @@ def test_make_mtloc_and_fit_reject_bad_input() -> None:
     m = make_mtloc(s, mode="scratch")
     with pytest.raises(ValueError, match="n_aps=12"):
         fit(m, synthetic(40, n_aps=13), config=FAST)
+
+
+# --- converged training (FitConfig.stop, the full profile) ----------------------------------
+
+STOP = StopRule(patience=3, lr_patience=1, min_delta=0.01)
+
+
+def _train_val(n: int = 320, n_val: int = 80) -> tuple[Samples, Samples]:
+    """One site (same access points), split by trace: traces t6 and t7 for validation."""
+    s = synthetic(n, seed=3)
+    return s.subset(np.arange(n) < n - n_val), s.subset(np.arange(n) >= n - n_val)
+
+
+def test_fit_stops_on_a_plateau_lowers_the_rate_and_restores_the_best_epoch(monkeypatch) -> None:
+    made = []
+
+    class Recording(torch.optim.RMSprop):
+        def __init__(self, *args, **kw):
+            super().__init__(*args, **kw)
+            made.append(self)
+
+    monkeypatch.setattr(torch.optim, "RMSprop", Recording)
+    tr, val = _train_val()
+    cfg = FitConfig(epochs=100, lr=0.01, batch_size=32, num_threads=1, stop=STOP)
+    m = make_mtloc(tr, mode="scratch", seed=1)
+    h = fit(m, tr, val, config=cfg, seed=1)
+    s = h.stopping
+    assert s["stopped"] == "plateau" and s["cap"] == 100 and len(h.epoch_s) == s["epochs_run"] < 100
+    assert h.best_epoch == s["best_epoch"] == len(h.epoch_s) - 1 - STOP.patience > 2
+    assert s["lr_drops"] and made[0].param_groups[0]["lr"] < cfg.lr  # the rate fell
+    # the given validation samples were watched, and the best epoch's weights are back
+    assert (h.n_train, h.n_val) == (len(tr.pos), len(val.pos))
+    assert float(np.mean(errors_m(m, val))) == pytest.approx(h.val_mean_error_m[h.best_epoch],
+                                                             rel=1e-5)
+    assert h.val_mean_error_m[h.best_epoch] < h.val_mean_error_m[0]
+    rec = h.summary()
+    assert (rec["epochs_cap"], rec["stopped"], rec["lr_drops"], rec["n_val"]) == (
+        100, "plateau", len(s["lr_drops"]), len(val.pos))
+
+
+def test_stop_split_keeps_traces_whole_or_blocks_contiguous() -> None:
+    s = synthetic(240)  # eight traces of 30 samples
+    fit_rows, held = stop_split(s, STOP, seed=2)
+    assert len(fit_rows.pos) + len(held.pos) == 240 and 0 < len(held.pos) < 240
+    assert not set(fit_rows.trace) & set(held.trace)  # whole traces on one side
+    assert len(held.pos) % 30 == 0
+    again = stop_split(s, STOP.as_dict(), seed=2)[1]
+    assert np.array_equal(again.pos, held.pos)  # seeded
+    # without trace ids: contiguous blocks of samples (about 10 of ceil(10 / 0.1) = 100 held out)
+    bare = Samples(s.wifi, s.imu, s.mag, s.pos, s.wifi_valid, np.zeros(240, int))  # one trace
+    no_ids = dataclasses.make_dataclass("Bare", ["wifi", "imu", "mag", "pos"])(
+        s.wifi, s.imu, s.mag, s.pos)
+    for samples in (bare, no_ids):
+        _, h = stop_split(samples, STOP, seed=2)
+        rows = np.flatnonzero((s.pos[:, None] == h.pos[None]).all(axis=2).any(axis=1))
+        runs = 1 + np.count_nonzero(np.diff(rows) > 1)
+        assert 20 <= len(rows) <= 30 and runs <= 10
+    with pytest.raises(ValueError, match="at least 2"):
+        stop_split(s.subset(np.arange(240) < 1), STOP, seed=0)
+
+
+def test_fit_without_val_carves_its_split_from_the_training_traces() -> None:
+    tr, _ = _train_val()
+    cfg = FitConfig(epochs=6, lr=0.01, batch_size=32, num_threads=1, stop=STOP)
+    m = make_mtloc(tr, mode="scratch", seed=1)
+    h = fit(m, tr, None, config=cfg, seed=4)
+    fit_rows, held = stop_split(tr, STOP, seed=4)
+    assert (h.n_train, h.n_val) == (len(fit_rows.pos), len(held.pos))
+    assert h.n_train + h.n_val == len(tr.pos) and h.stopping["cap"] == 6
+    assert len(h.val_mean_error_m) == len(h.epoch_s) <= 6
+    assert float(np.mean(errors_m(m, held))) == pytest.approx(h.val_mean_error_m[h.best_epoch],
+                                                              rel=1e-5)
+    # the IMU-LSTM pre-training takes the rule too
+    _, hp = pretrain_imu(tr, None, config=dataclasses.replace(cfg, epochs=3), seed=0)
+    assert hp.stopping is not None and hp.n_val > 0
+
+
+def test_fit_without_a_stop_rule_is_as_before() -> None:
+    """stop=None is the fixed-epoch training of before: the numbers below were produced by the
+    code before the stop rule existed (same seed, data and settings)."""
+    s, v = synthetic(200, seed=3), synthetic(80, seed=4)
+    cfg = FitConfig(epochs=4, lr=0.003, batch_size=32, num_threads=1)
+    assert cfg.stop is None and cfg == dataclasses.replace(cfg, stop=None)
+    m = make_mtloc(s, mode="scratch", seed=1)
+    h = fit(m, s, v, config=cfg, seed=1)
+    assert h.val_mean_error_m == pytest.approx(
+        [7.592299502360939, 8.570776500230485, 8.152165794344311, 9.759084833231958], rel=1e-5)
+    assert h.train_loss == pytest.approx(
+        [0.9778278350830079, 0.6287601089477539, 0.461497802734375, 0.2333198928833008], rel=1e-5)
+    assert h.best_epoch == 0 and len(h.epoch_s) == 4  # all epochs run, epoch 0's weights kept
+    assert float(np.mean(errors_m(m, v))) == pytest.approx(h.val_mean_error_m[0], rel=1e-5)
+    assert h.stopping is None and h.n_val == 0 and h.n_train == 200
+    assert not {"epochs_cap", "stopped", "lr_drops", "n_val"} & set(h.summary())
+    with pytest.raises(ValueError, match="unknown field"):
+        FitConfig(stop={"patiense": 3})
+
+
+def test_settings_pass_the_profile_stop_rule_to_every_fit() -> None:
+    from ipsbook import profiles
+
+    full = Settings.fit_configs(profiles.resolve("mtloc", "full"), num_threads=1)
+    rule = StopRule.of(profiles.resolve("mtloc", "full").stop)
+    assert full["pretrain"].stop == full["target"].stop == rule is not None
+    assert (full["pretrain"].epochs, full["pretrain"].lr, full["target"].lr) == (100, 0.005, 0.001)
+    quick = Settings.fit_configs(profiles.resolve("mtloc", "quick"), epochs=2)
+    assert quick["pretrain"].stop is None and quick["target"].stop is None
+    assert quick["pretrain"].epochs == quick["target"].epochs == 2
+    assert quick["target"] == FitConfig(epochs=2, lr=0.001, batch_size=128)
+    s = Settings(pretrain=full["pretrain"], target=full["target"])
+    assert s.as_dict()["target"]["stop"] == rule.as_dict()
 
 
 # --- wiping --------------------------------------------------------------------------------

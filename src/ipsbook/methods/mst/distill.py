@@ -58,6 +58,7 @@ from .train import (
     TrainHistory,
     _check_pos_int,
     _check_seed,
+    _stop_sets,
     autocast,
     check_anchors,
     check_model,
@@ -215,6 +216,10 @@ def distill(
     J_FI) before normalisation (paper: 3, 0.5, 0.5, 0.5). ``ablation``: a key of
     :data:`ABLATIONS`; ``use_fi=False`` drops J_FI (bAaT). ``config``: epochs/lr of the target
     dataset (Sect. 4.1), batch 128. With ``val_set`` the best epoch's weights are restored.
+    With ``config.stop`` (converged training, :mod:`.train`) the phase stops on a plateau of
+    the mean error on ``val_set`` or, without one, on the split
+    :func:`~.train.stop_split` carves from ``target_train`` with ``seed`` -- the fingerprints
+    the stand-alone model of the same seed holds out -- and trains on the rest only.
 
     The model is trained in place (position buffers set from ``target_train``); the teachers are
     moved to the training device but never changed. History ``metrics``: ``loss`` (J_overall)
@@ -237,6 +242,7 @@ def distill(
     weights = normalise_lambdas(lambdas, active)  # the same check combine_losses makes, up front
     _check_pos_int("n_iter", options.n_iter)
     dev = resolve_device(config.device)
+    target_train, val_set = _stop_sets(target_train, val_set, config.stop, seed)
     n, B = len(target_train), config.batch_size
     if flags["mi"] and min(n, B) < 2:
         raise ValueError("J_MI needs batches of at least 2 fingerprints")
@@ -268,6 +274,7 @@ def distill(
             samples_per_epoch=n,
             trainable_parameters=sum(p.numel() for p in params),
             device=str(dev),
+            n_val=0 if config.stop is None else len(val_set),
         )
         x = torch.as_tensor(x_np, device=dev)
         y = standardised_targets(model, target_train.pos, dev)
@@ -336,6 +343,7 @@ def distill(
             signature=signature,
             progress=config.progress,
             desc=f"{type(model).__name__} distilling",
+            stop=config.stop,
         )
     model.eval()
     return hist

@@ -57,7 +57,22 @@ seed s, so a stand-alone model and its distilled counterpart start from the same
 see the same batches in the same order: the comparison is paired. The teachers of a
 distilling run with seed s are the experts of seed s; Table 4's partition p trains with seed p
 and uses the experts of the first seed. Model selection: none (the last epoch's weights; the
-paper says nothing about it, and a validation split would shrink the 1 % partitions further).
+paper says nothing about it, and a validation split would shrink the 1 % partitions further),
+except under a stop rule.
+
+**Converged training** (``Settings.stop``, the ``full`` profile's
+:class:`ipsbook.training.StopRule`; None under smoke / quick / paper): every phase trained with
+a :class:`.train.TrainConfig` -- stand-alone, distilling, the transfer baselines' phases --
+runs until the mean error on its validation split stops improving, the profile's epochs being
+the cap, with the learning rate lowered on plateaus and the best epoch's weights kept
+(:func:`.train.run_epochs`). The validation split is carved from the run's *training* set by
+:func:`.train.stop_split` (``stop.val_fraction`` of it, whole reference points at a time,
+seeded with the run's seed, so a stand-alone model and its distilled counterpart hold out the
+same fingerprints); the test set is never looked at, and the networks (and CNNLoc's SAE
+pre-training) train on the rest. The surrogate teachers (a WGAN-GP has no validation error
+that says when a generator is good enough to distil from) and the SAE pre-training (the
+CNNLoc authors' fixed ``epoch_sae``) keep their fixed epochs. The rule enters the digests of
+what it trains only when it is set, so the smoke / quick / paper artefacts stay valid.
 
 **Same numbers in and out of process.** Every run executes inside its own
 :func:`ipsbook.torchutil.torch_session` (seeded, deterministic algorithms on CPU,
@@ -160,6 +175,7 @@ from threadpoolctl import threadpool_limits
 from ...models.fingerprint import MODELS, SAE_MODELS, build
 from ...progress import tqdm
 from ...torchutil import resolve_device, torch_session
+from ...training import StopRule
 from . import data
 from .distill import ABLATIONS, DistillOptions, distill
 from .knn import K_VALUES, MISSING_DBM, knn_errors
@@ -168,10 +184,12 @@ from .teachers import Teacher, TeacherConfig, train_teacher
 from .train import (
     CNNLOC_POWER,
     SAE_EPOCHS,
+    STOP_SUMMARY_KEYS,
     Checkpoint,
     TrainConfig,
     evaluate,
     pretrain_framer,
+    stop_split,
     summary,
     train_specialised,
 )
@@ -366,7 +384,11 @@ class Settings:
     seeded random subset; None = all), applied to Table 4's partitions too. ``seeds``: runs of
     Tables 1-3; ``partitions``: Table 4's partition seeds; ``fractions``: Table 4's shares of
     each target's training set. ``lambdas``: λ1..λ4 (eq. 12). ``num_threads``: torch threads per
-    run; ``device``: None = CUDA when available.
+    run; ``device``: None = CUDA when available. ``stop``: converged training (a
+    :class:`ipsbook.training.StopRule` or its fields as a mapping; the ``full`` profile's; see
+    the module docstring): every :class:`.train.TrainConfig` phase stops on a plateau of its
+    validation split of the training set, ``epochs`` / ``partition_epochs`` being the caps;
+    None: the fixed epochs.
     """
 
     third: str = "uji-lib"
@@ -398,6 +420,7 @@ class Settings:
     num_threads: int | None = 1
     device: str | None = None
     checkpoint_every: int = 25
+    stop: StopRule | None = None
 
     def __post_init__(self) -> None:
         third = _dataset(self.third)
@@ -465,6 +488,7 @@ class Settings:
         if self.num_threads is not None:
             _pos_int("num_threads", self.num_threads)
         _pos_int("checkpoint_every", self.checkpoint_every)
+        object.__setattr__(self, "stop", StopRule.of(self.stop))
 
     # --- construction from a profile ---------------------------------------------------------
 
@@ -505,11 +529,12 @@ class Settings:
 
     def train_config(self, dataset: str, partition: int = -1) -> TrainConfig:
         """Batch 128, the dataset's epochs (Table 4's ``partition_epochs`` for a partition,
-        when given) and learning rate; the last epoch's weights are kept."""
+        when given) and learning rate; the last epoch's weights are kept, or, with ``stop``,
+        the epochs are the cap and the best validation epoch's weights are kept."""
         d = _dataset(dataset)
         epochs = self.partition_epochs.get(d, self.epochs[d]) if partition >= 0 else self.epochs[d]
         return TrainConfig(epochs=epochs, lr=self.lr[d], num_threads=self.num_threads,
-                           device=self.device, restore_best=False)
+                           device=self.device, restore_best=False, stop=self.stop)
 
     def sae(self, model: str, dataset: str) -> int:
         """SAE pre-training epochs of a fresh ``model`` on ``dataset``: ``sae_epochs`` for the
@@ -529,7 +554,7 @@ class Settings:
         epochs = max(1, round(sum(self.epochs[s] * n[s] for s in sources) / sum(n.values())))
         big = max(sources, key=lambda s: n[s])
         return TrainConfig(epochs=epochs, lr=self.lr[big], num_threads=self.num_threads,
-                           device=self.device, restore_best=False)
+                           device=self.device, restore_best=False, stop=self.stop)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -735,11 +760,16 @@ def _dataset_def(s: Settings, d: str, partition: int = -1, model: str = "") -> d
 
 
 def _definition(run: Run, s: Settings) -> dict[str, Any]:
-    """Everything a run's numbers depend on (its artefacts' digest)."""
+    """Everything a run's numbers depend on (its artefacts' digest). The stop rule enters only
+    when set (the ``full`` profile) and only for networks (kNN trains nothing): the digests of
+    fixed-epoch artefacts stay as they were. A distilling run depends on it twice, through its
+    own training and through its teachers' experts."""
     d: dict[str, Any] = {"version": CACHE_VERSION, **asdict(run),
                          "target": _dataset_def(s, run.target, run.partition, run.model)}
     if run.kind != "knn":
         d["model_kw"] = s.model_kw.get(run.model, {})
+        if s.stop is not None:
+            d["stop"] = s.stop.as_dict()
     if run.model == "cnnloc":  # its input scaling's exponent (changed from e to 2.8)
         d["cnnloc_power"] = CNNLOC_POWER
     if run.kind == "expert":
@@ -875,6 +905,8 @@ def _phase_row(run: Run, phase: str, datasets: Sequence[str], summ: Mapping[str,
         "trained_on": " + ".join(datasets), "seed": run.seed, "fraction": run.fraction,
         "partition": run.partition, **{k: summ.get(k) for k in keep},
         "final_J_MAE": summ.get("final_J_MAE"), "final_MSE": summ.get("final_MSE"),
+        # converged training only (absent otherwise, so fixed-epoch frames keep their columns)
+        **{k: summ[k] for k in ("best_epoch", *STOP_SUMMARY_KEYS) if "stopped" in summ},
     }
 
 
@@ -917,9 +949,11 @@ def _train_and_evaluate(run: Run, store: _Store, dev: torch.device) -> dict[str,
     cfg = s.train_config(target, run.partition)
 
     def pretrain(model: torch.nn.Module) -> None:
-        """SAE pre-training of a fresh CNNLoc on the run's training set (a phase row)."""
+        """SAE pre-training of a fresh CNNLoc on the run's training set (a phase row); with a
+        stop rule, on the part the network will train on (not its validation split)."""
         if s.sae(run.model, target) > 0:
-            h = pretrain_framer(model, train, epochs=s.sae(run.model, target), seed=run.seed,
+            sae_set = train if s.stop is None else stop_split(train, s.stop, run.seed)[0]
+            h = pretrain_framer(model, sae_set, epochs=s.sae(run.model, target), seed=run.seed,
                                 num_threads=s.num_threads, device=s.device,
                                 checkpoint=store.checkpoint(run, "sae"))
             rows.append(_phase_row(run, "sae pre-training", [label], h.summary()))

@@ -21,6 +21,20 @@ What this module adds, and the choices made where the paper is silent:
 * **Model selection.** With a ``val_set``, the weights of the epoch with the lowest mean error
   on it are restored at the end (``TrainConfig.restore_best``); the paper does not say how it
   selects its models. Pass a validation split, not the test set, for honest test numbers.
+* **Converged training** (``TrainConfig.stop``, a :class:`ipsbook.training.StopRule`; the
+  ``full`` profile): the phase runs until its validation error stops improving, ``epochs``
+  being the cap; the learning rate falls on plateaus and the best epoch's weights are restored
+  (:class:`ipsbook.training.Plateau`, kept in the checkpoints so that a resumed run stops at the
+  same epoch). The monitored value is the mean error (m) on the validation data: the caller's
+  ``val_set`` when given, else a split carved from the *training* fingerprints by
+  :func:`stop_split` -- never the test set. Why that split: the experiments pass no validation
+  set (the paper names none, and Table 4's 1 % partitions are too small to give one up for
+  good), so the only honest source is the training set itself. A seeded ``stop.val_fraction``
+  of it (seed = the run's seed, so a stand-alone model and its distilled counterpart hold out
+  the same fingerprints) is held out *by reference point* (fingerprints recorded at the same
+  place, building and floor go to one side together: UJIIndoorLoc has ~20 per point, and a
+  near-duplicate on each side would make the validation error a training error); the phase
+  trains on the rest only. ``stop=None``: the fixed ``epochs`` of before, nothing held out.
 * **Checkpoints.** :class:`Checkpoint` saves the weights, the optimiser, the random-number
   states and the history atomically every ``every_epochs`` epochs, so that a long ``paper`` run
   continues where it stopped: on CPU the resumed run ends with bit-identical weights.
@@ -59,6 +73,7 @@ from torch import nn
 
 from ...progress import tqdm
 from ...torchutil import resolve_device, torch_session
+from ...training import Plateau, StopRule, validation_split
 from .data import FingerprintSet
 from .data import scale as scale_rss
 from .losses import mae_loss
@@ -76,7 +91,9 @@ __all__ = [
     "model_inputs",
     "predict",
     "pretrain_framer",
+    "reference_points",
     "standardise_positions",
+    "stop_split",
     "summary",
     "train_specialised",
 ]
@@ -127,6 +144,10 @@ class TrainConfig:
     paper C used TensorFlow) are the paper's. ``num_threads``: torch intra-op threads (None:
     leave torch's setting). ``device``: None = CUDA when available, else CPU. ``amp``: bfloat16
     autocast of the network's forward pass, on CUDA only (ignored on CPU).
+    ``stop``: converged training (a :class:`ipsbook.training.StopRule` or its fields as a
+    mapping; the module notes): ``epochs`` becomes the cap, the phase stops on a validation
+    plateau and the best epoch's weights are always restored (``restore_best`` only matters
+    without it). ``None`` (default): ``epochs`` epochs, as before.
     """
 
     epochs: int
@@ -138,6 +159,7 @@ class TrainConfig:
     amp: bool = True
     progress: bool = False
     eval_batch_size: int = 4096
+    stop: StopRule | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "eval_batch_size"):
@@ -145,6 +167,14 @@ class TrainConfig:
         _check_pos_float("lr", self.lr)
         if self.num_threads is not None:
             _check_pos_int("num_threads", self.num_threads)
+        object.__setattr__(self, "stop", StopRule.of(self.stop))
+
+
+STOP_SUMMARY_KEYS: tuple[str, ...] = ("epochs_cap", "stopped", "still_improving", "lr_drops",
+                                      "n_val")
+"""What :meth:`TrainHistory.summary` adds under a stop rule: the cap (``epochs``), why the
+phase ended (``"plateau"`` / ``"cap"``), whether it was still improving at the cap, how often
+the learning rate fell, and the validation fingerprints monitored."""
 
 
 @dataclass
@@ -157,6 +187,10 @@ class TrainHistory:
     ``epoch_s`` the wall time of each epoch's training steps (validation excluded).
     ``completed`` is False when a :class:`Checkpoint` stopped the run early (resume it by
     calling the same function again); ``resumed_at`` lists the epochs it was resumed from.
+    With a stop rule (``TrainConfig.stop``): ``val_mae_m`` is the monitored validation error,
+    ``n_val`` the number of validation fingerprints, ``stopping`` what the plateau rule did
+    (:meth:`ipsbook.training.Plateau.summary`: cap, epochs run, best epoch, why it stopped,
+    learning-rate drops); without one ``stopping`` is None and ``n_val`` 0.
     """
 
     kind: str = ""
@@ -170,6 +204,8 @@ class TrainHistory:
     device: str = "cpu"
     completed: bool = False
     resumed_at: list[int] = field(default_factory=list)
+    stopping: dict[str, Any] | None = None
+    n_val: int = 0
 
     @property
     def epochs(self) -> int:
@@ -183,8 +219,10 @@ class TrainHistory:
         return self.samples_per_epoch * len(self.epoch_s) / t if t > 0 else float("nan")
 
     def summary(self) -> dict[str, Any]:
+        """One flat record of the run; with a stop rule also :data:`STOP_SUMMARY_KEYS`
+        (without one they are absent, so the records of fixed-epoch runs stay as they were)."""
         last = {k: v[-1] for k, v in self.metrics.items() if v}
-        return {
+        out = {
             "kind": self.kind,
             "epochs": self.epochs,
             "completed": self.completed,
@@ -197,6 +235,12 @@ class TrainHistory:
             "device": self.device,
             **{f"final_{k}": v for k, v in last.items()},
         }
+        if self.stopping is not None:
+            s = self.stopping
+            out.update({"epochs_cap": s["cap"], "stopped": s["stopped"],
+                        "still_improving": s["still_improving"], "lr_drops": len(s["lr_drops"]),
+                        "n_val": self.n_val})
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -321,6 +365,7 @@ def run_epochs(
     extra_state: dict[str, Any] | None = None,
     progress: bool = False,
     desc: str = "",
+    stop: StopRule | None = None,
 ) -> TrainHistory:
     """The epoch loop shared by stand-alone training, teacher training and distilling.
 
@@ -330,9 +375,30 @@ def run_epochs(
     restored at the end. ``checkpoint`` saves/restores ``modules``, ``optimizers``, the RNG states,
     ``extra_state`` (a dict of plain values the caller keeps between epochs) and the history.
     Must run inside :func:`ipsbook.torchutil.torch_session`.
+
+    ``stop`` (a :class:`ipsbook.training.StopRule`; needs ``validate``): converged training.
+    A :class:`ipsbook.training.Plateau` reads ``validate()`` after every epoch (lower is
+    better): after ``stop.lr_patience`` epochs without an improvement of ``stop.min_delta``
+    (relative) the learning rate of every optimiser falls by ``stop.lr_factor``; after
+    ``stop.patience`` such epochs the loop ends (``epochs`` is the cap); ``best_module``'s
+    weights of the plateau's best epoch are restored whatever ``restore_best`` says, and
+    ``hist.stopping`` records :meth:`~ipsbook.training.Plateau.summary`. The plateau's state
+    (counters, best weights, values) goes into the checkpoint and the rule into its signature,
+    so a resumed run stops at the same epoch with the same weights as an uninterrupted one,
+    and a run stopped on its plateau is finished (a repeated call returns at once). With
+    ``stop=None`` nothing of this happens: the loop, its checkpoints and its random draws are
+    those of fixed-epoch training.
     """
+    if stop is not None and validate is None:
+        raise ValueError("stop (early stopping) needs validate(): a validation value to watch")
+    plateau = None
+    if stop is not None:
+        plateau = Plateau(stop, optimizers=list(optimizers.values()), module=best_module)
     start, best, best_state = 0, math.inf, None
+    halted = False  # the plateau rule ended the phase (now or in the checkpointed run)
     sig = dict(signature or {})
+    if stop is not None:
+        sig["stop"] = stop.as_dict()
     ckpt_path = Path(checkpoint.path) if checkpoint is not None else None
     if checkpoint is not None:
         state = checkpoint.load(map_location=dev)
@@ -357,30 +423,35 @@ def run_epochs(
             for f in dataclasses.fields(TrainHistory):
                 setattr(hist, f.name, getattr(loaded, f.name))
             start, best, best_state = state["epoch"], state["best"], state["best_state"]
-            if start < epochs:
+            if plateau is not None:
+                plateau.load_state_dict(state["plateau"])
+                halted = plateau.stopped_epoch is not None
+            if start < epochs and not halted:
                 hist.resumed_at.append(start)
 
     def save(epoch_done: int) -> None:
         assert checkpoint is not None
-        checkpoint.save(
-            {
-                "version": 1,
-                "signature": sig,
-                "epoch": epoch_done,
-                "modules": {k: m.state_dict() for k, m in modules.items()},
-                "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
-                "torch_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None,
-                "numpy_rng": _pack_np_state(rng.bit_generator.state),
-                "extra": dict(extra_state or {}),
-                "history": hist.to_dict(),
-                "best": best,
-                "best_state": best_state,
-            }
-        )
+        state = {
+            "version": 1,
+            "signature": sig,
+            "epoch": epoch_done,
+            "modules": {k: m.state_dict() for k, m in modules.items()},
+            "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(dev) if dev.type == "cuda" else None,
+            "numpy_rng": _pack_np_state(rng.bit_generator.state),
+            "extra": dict(extra_state or {}),
+            "history": hist.to_dict(),
+            "best": best,
+            "best_state": best_state,
+        }
+        if plateau is not None:
+            state["plateau"] = plateau.state_dict()
+        checkpoint.save(state)
 
+    end = start if halted else epochs
     bar = tqdm(total=epochs, initial=start, desc=desc, disable=not progress, leave=False)
-    for ran, epoch in enumerate(range(start, epochs), start=1):
+    for ran, epoch in enumerate(range(start, end), start=1):
         t0 = time.perf_counter()
         order = torch.as_tensor(rng.permutation(n), device=dev)
         metrics = run_epoch(order)
@@ -392,32 +463,43 @@ def run_epochs(
             err = float(validate())
             hist.val_mae_m.append(err)
             post["val_m"] = f"{err:.2f}"
-            if err < best:
+            if plateau is not None:
+                halted = plateau.update(epoch, err)
+                hist.best_epoch = plateau.best_epoch
+                hist.stopping = plateau.summary(epochs)
+            elif err < best:
                 best, hist.best_epoch = err, epoch
                 if restore_best and best_module is not None:
                     best_state = copy.deepcopy(best_module.state_dict())
         bar.set_postfix(post)
         bar.update(1)
         done = epoch + 1
-        stop = (
+        finished = done == epochs or halted
+        pause = (
             checkpoint is not None
             and checkpoint.stop_after_epochs is not None
             and ran >= checkpoint.stop_after_epochs
-            and done < epochs
+            and not finished
         )
         if checkpoint is not None and (
-            done % checkpoint.every_epochs == 0 or done == epochs or stop
+            done % checkpoint.every_epochs == 0 or finished or pause
         ):
-            if done == epochs:
+            if finished:
                 hist.completed = True
             save(done)
-        if stop:
+        if pause:
             bar.close()
             hist.completed = False
             return hist
+        if halted:
+            break
     bar.close()
     hist.completed = True
-    if restore_best and best_state is not None and best_module is not None:
+    if plateau is not None:
+        plateau.restore()
+        hist.best_epoch = plateau.best_epoch
+        hist.stopping = plateau.summary(epochs)
+    elif restore_best and best_state is not None and best_module is not None:
         best_module.load_state_dict(best_state)
     return hist
 
@@ -591,6 +673,56 @@ def predict(
 def evaluate(model: nn.Module, fs: FingerprintSet, batch_size: int = 4096) -> np.ndarray:
     """Euclidean error (m) of each fingerprint's predicted 2-D position."""
     return np.linalg.norm(predict(model, fs, batch_size) - fs.pos, axis=1)
+
+
+def reference_points(fs: FingerprintSet, resolution_m: float = 1.0) -> np.ndarray:
+    """One integer label per fingerprint: its reference point, i.e. building, floor and position
+    rounded to ``resolution_m`` (UJIIndoorLoc's ~20 fingerprints per point jitter by
+    centimetres). Fingerprints with the same label were recorded at the same place."""
+    cols = [np.round(np.asarray(fs.pos, np.float64) / resolution_m)]
+    for extra in (fs.building, fs.floor):
+        if extra is not None:
+            cols.append(np.asarray(extra, np.float64)[:, None])
+    keys = np.concatenate(cols, axis=1)
+    return np.unique(keys, axis=0, return_inverse=True)[1].reshape(-1)
+
+
+def stop_split(
+    train_set: FingerprintSet, stop: StopRule | Mapping[str, Any], seed: int
+) -> tuple[FingerprintSet, FingerprintSet]:
+    """``(fit, held_out)``: the validation split of converged training (module notes), carved
+    from ``train_set`` and never from a test set.
+
+    About ``stop.val_fraction`` of the fingerprints, whole reference points at a time
+    (:func:`reference_points`; a set with a single point is split by fingerprint), drawn by
+    :func:`ipsbook.training.validation_split` with ``seed``: the same set, rule and seed always
+    hold out the same fingerprints, whatever the network or the phase. Both parts are
+    non-empty; fingerprints keep their order (and ``index``).
+    """
+    rule = StopRule.of(stop)
+    if rule is None:
+        raise ValueError("stop_split needs a stop rule (StopRule or its fields), not None")
+    n = len(train_set)
+    if n < 2:
+        raise ValueError(
+            f"{train_set.label} {train_set.split} has {n} fingerprint(s): a stop rule needs at "
+            "least 2, to hold some out for validation"
+        )
+    groups = reference_points(train_set)
+    if len(np.unique(groups)) < 2:
+        groups = None
+    fit_idx, val_idx = validation_split(n, rule.val_fraction, _check_seed(seed), groups)
+    return train_set.subset(fit_idx), train_set.subset(val_idx)
+
+
+def _stop_sets(
+    train_set: FingerprintSet, val_set: FingerprintSet | None, stop: StopRule | None, seed: int
+) -> tuple[FingerprintSet, FingerprintSet | None]:
+    """What a phase trains on and what it validates on: with a stop rule and no ``val_set``,
+    the two parts of :func:`stop_split`; otherwise the sets as given."""
+    if stop is None or val_set is not None:
+        return train_set, val_set
+    return stop_split(train_set, stop, seed)
 
 
 def summary(errors: np.ndarray) -> dict[str, float]:
@@ -779,8 +911,11 @@ def train_specialised(
     Sets the model's position buffers from ``train_set`` (:func:`standardise_positions`), then
     ``config.epochs`` epochs of Adam on J_MAE = mean Euclidean error of the standardised
     prediction (``metrics["J_MAE"]``, standardised units; times ``model.pos_scale`` it is
-    metres). With ``val_set``, the best epoch's weights are restored. Returns the history; the
-    model is left in eval mode on the training device.
+    metres). With ``val_set``, the best epoch's weights are restored. With ``config.stop``
+    (converged training, module notes) the phase stops on a plateau of the mean error on
+    ``val_set`` or, without one, on the split :func:`stop_split` carves from ``train_set`` with
+    ``seed`` (the model then trains, and its positions are standardised, on the rest only).
+    Returns the history; the model is left in eval mode on the training device.
 
     Raises:
         ValueError: a set with another number of anchors than the model's, a bad seed.
@@ -792,12 +927,15 @@ def train_specialised(
         check_anchors(model, val_set, "val_set")
     seed = _check_seed(seed)
     dev = resolve_device(config.device)
+    train_set, val_set = _stop_sets(train_set, val_set, config.stop, seed)
     n = len(train_set)
     B = config.batch_size
     params = trainable([model])
     if not params:
         raise ValueError("model has no trainable parameters")
     hist, x_np, signature = _start_history("specialised", model, train_set, params, dev, seed)
+    if config.stop is not None:
+        hist.n_val = len(val_set)
     signature.update({
         "lr": config.lr,
         "batch_size": B,
@@ -848,6 +986,7 @@ def train_specialised(
             signature=signature,
             progress=config.progress,
             desc=f"{type(model).__name__} stand-alone",
+            stop=config.stop,
         )
     model.eval()
     return hist

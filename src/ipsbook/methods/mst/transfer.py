@@ -96,6 +96,14 @@ seed, used to initialise its network, to pre-train its framer and to train it, i
 ``numpy.random.SeedSequence(seed)``; on CPU the result is bit-identical for a given seed. CPU by
 default, CUDA when available (``TrainConfig.device``). With ``checkpoint_dir`` every phase
 saves a :class:`~.train.Checkpoint` there, so an interrupted run resumes where it stopped.
+
+**Converged training** (``TrainConfig.stop``, :mod:`.train`): every phase stops on a plateau
+of its own validation error, its config's epochs being the cap. A source phase of (*) holds out
+:func:`~.train.stop_split` of its source (seeded with the phase's seed); the joint phase of (**)
+holds out that split of every source (seeded with the joint phase's seed) and watches the mean
+error over all of them, as J_MAE pools the sources; the target phase watches ``val_set`` when
+given, else its own split of the target. An SAE pre-training before a phase that holds
+fingerprints out leaves them out too, so no phase trains on what it validates on.
 """
 
 from __future__ import annotations
@@ -121,6 +129,7 @@ from .train import (
     autocast,
     check_anchors,
     data_digest,
+    evaluate,
     has_sae,
     make_adam,
     model_inputs,
@@ -129,6 +138,7 @@ from .train import (
     run_epochs,
     standardise_positions,
     standardised_targets,
+    stop_split,
     train_specialised,
 )
 
@@ -408,11 +418,15 @@ def _pretrain(
     cfg: TrainConfig,
     seed: int,
     checkpoint: Checkpoint | None,
+    holdout_seed: int | None = None,
 ) -> None:
     """SAE pre-training of ``model``'s framer on ``fs`` (nothing when ``epochs`` is 0), recorded
-    as a phase of its own."""
+    as a phase of its own. With ``cfg.stop`` and ``holdout_seed`` (the seed of the phase that
+    will hold out :func:`~.train.stop_split` of ``fs``), those fingerprints are left out."""
     if epochs <= 0:
         return
+    if cfg.stop is not None and holdout_seed is not None:
+        fs = stop_split(fs, cfg.stop, holdout_seed)[0]
     h = pretrain_framer(
         model, fs, epochs=epochs, seed=seed, num_threads=cfg.num_threads, device=cfg.device,
         amp=cfg.amp, checkpoint=checkpoint, progress=cfg.progress,
@@ -533,7 +547,7 @@ def sequential_transfer(
             if on_transfer is not None:
                 on_transfer(phase, previous, model)
         if previous is None or own(model):
-            _pretrain(hist, model, fs, sae[k], cfg, seeds[k], ckpt(k, "sae"))
+            _pretrain(hist, model, fs, sae[k], cfg, seeds[k], ckpt(k, "sae"), seeds[k])
         h = train_specialised(model, fs, config=cfg, seed=seeds[k], checkpoint=ckpt(k))
         hist.phases.append(TransferPhase(phase, [fs.label], h))
         previous = model
@@ -544,7 +558,8 @@ def sequential_transfer(
 
     def pretrain_target(m: nn.Module) -> None:
         if own(m):
-            _pretrain(hist, m, target_train, sae[k], config, seeds[k], ckpt(k, "sae"))
+            _pretrain(hist, m, target_train, sae[k], config, seeds[k], ckpt(k, "sae"),
+                      seeds[k] if val_set is None else None)
 
     h, n_frozen = _train_target(
         model=model,
@@ -576,9 +591,15 @@ def _train_jointly(
     seed: int,
     checkpoint: Checkpoint | None,
 ) -> TrainHistory:
-    """One network per source, their bodies tied, trained on the pooled sources with J_MAE."""
+    """One network per source, their bodies tied, trained on the pooled sources with J_MAE.
+    With ``config.stop``: each source's :func:`~.train.stop_split` (``seed``) is held out and
+    the mean error over all held-out fingerprints is the validation value."""
     for m, fs in zip(models, sources, strict=True):
         check_anchors(m, fs, f"source {fs.label}")
+    held: list[FingerprintSet] = []
+    if config.stop is not None:
+        parts = [stop_split(fs, config.stop, seed) for fs in sources]
+        sources, held = [a for a, _ in parts], [b for _, b in parts]
     dev = resolve_device(config.device)
     B = config.batch_size
     x_np = [model_inputs(m, fs) for m, fs in zip(models, sources, strict=True)]
@@ -608,6 +629,7 @@ def _train_jointly(
             samples_per_epoch=n,
             trainable_parameters=sum(p.numel() for p in params),
             device=str(dev),
+            n_val=sum(len(h) for h in held),
         )
         xs = [torch.as_tensor(x, device=dev) for x in x_np]
         ys = [standardised_targets(m, fs.pos, dev) for m, fs in zip(models, sources, strict=True)]
@@ -636,6 +658,12 @@ def _train_jointly(
             j_mae = float(total) / n
             return {"loss": j_mae, "J_MAE": j_mae}
 
+        def validate() -> float:
+            return float(np.mean(np.concatenate([
+                evaluate(m, h, config.eval_batch_size)
+                for m, h in zip(models, held, strict=True)
+            ])))
+
         signature = {
             "kind": "collective-sources",
             "seed": seed,
@@ -659,6 +687,9 @@ def _train_jointly(
             signature=signature,
             progress=config.progress,
             desc=f"{type(models[0]).__name__} collective sources",
+            validate=None if config.stop is None else validate,
+            best_module=None if config.stop is None else nn.ModuleList(models),
+            stop=config.stop,
         )
     for m in models:
         m.eval()
@@ -717,7 +748,8 @@ def collective_transfer(
     models = [_build(name, fs, kw, seeds[i]) for i, fs in enumerate(sources)]
     for i, (m, fs) in enumerate(zip(models, sources, strict=True)):
         if i == 0 or own(m):  # the others' carried framer layers become the first network's
-            _pretrain(hist, m, fs, sae[i], src_cfg, seeds[i], ckpt(i, "sae"))
+            _pretrain(hist, m, fs, sae[i], src_cfg, seeds[i], ckpt(i, "sae"),
+                      seeds[len(sources)])
     h = _train_jointly(
         models, sources, carried, config=src_cfg, seed=seeds[len(sources)], checkpoint=ckpt(0)
     )
@@ -729,7 +761,8 @@ def collective_transfer(
 
     def pretrain_target(m: nn.Module) -> None:
         if own(m):
-            _pretrain(hist, m, target_train, sae[k], config, seeds[-1], ckpt(k, "sae"))
+            _pretrain(hist, m, target_train, sae[k], config, seeds[-1], ckpt(k, "sae"),
+                      seeds[-1] if val_set is None else None)
 
     h, n_frozen = _train_target(
         model=model,

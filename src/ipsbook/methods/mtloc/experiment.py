@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -59,7 +59,15 @@ def rate_label(rate: float) -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    """What one direction × seed run does (the chapter's parameters and profile sizes)."""
+    """What one direction × seed run does (the chapter's parameters and profile sizes).
+
+    ``pretrain`` / ``target``: the :class:`~.train.FitConfig` of the IMU-LSTM's pre-training and
+    of every target training. Their ``stop`` (the ``full`` profile's
+    :class:`ipsbook.training.StopRule`, None otherwise) makes every fit converged training:
+    pre-training stops on a plateau of the error on the source's validation traces, each target
+    model on the target's validation traces (never the test traces), the profile's epochs being
+    the cap. :meth:`fit_configs` builds both from a profile.
+    """
 
     pretrain: FitConfig = field(default_factory=lambda: FitConfig(epochs=100, lr=0.005, batch_size=32))
     target: FitConfig = field(default_factory=lambda: FitConfig(epochs=100, lr=0.001, batch_size=32))
@@ -100,6 +108,20 @@ class Settings:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @staticmethod
+    def fit_configs(cfg: Mapping[str, Any], *, epochs: int = 0,
+                    num_threads: int | None = None) -> dict[str, FitConfig]:
+        """``{"pretrain": ..., "target": ...}``: the :class:`~.train.FitConfig` of both phases
+        from a resolved ``profiles.resolve("mtloc", ...)`` (its ``pretrain`` / ``target`` sizes
+        and its ``stop`` rule, which goes to every fit); ``epochs`` > 0 overrides the profile's
+        epochs (the cap, under a stop rule)."""
+        return {
+            phase: FitConfig(epochs=epochs or cfg[phase]["epochs"], lr=cfg[phase]["lr"],
+                             batch_size=cfg[phase]["batch_size"], num_threads=num_threads,
+                             stop=cfg.get("stop"))
+            for phase in ("pretrain", "target")
+        }
 
 
 @dataclass

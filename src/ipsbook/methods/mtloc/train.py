@@ -24,6 +24,17 @@ the loss (MSE), the batch size (profile: 32 under ``paper``, as Keras' default; 
 ``quick`` to fit the time budget), and the epochs of the target training (100 under ``paper``,
 as for pre-training).
 
+**Converged training** (``FitConfig.stop``, a :class:`ipsbook.training.StopRule`; the ``full``
+profile): :func:`fit` then trains until the mean validation error stops improving, ``epochs``
+being the cap, lowers the learning rate on plateaus and keeps the best epoch's weights
+(:class:`ipsbook.training.Plateau`). It watches ``val`` when given -- the experiments always give
+it: the source's validation traces for pre-training, the target's for target training, the
+paper's 5/14 validation rounds -- and otherwise a split carved from the *training* samples by
+:func:`stop_split`: whole traces (``trace_id`` / ``trace``, when the samples carry them) go to one
+side, since the 100 ms steps of one walk overlap by 90 % of their 1 s windows and a random
+sample-level split would validate on near-copies of training samples; samples without trace ids
+are split into contiguous blocks for the same reason. ``stop=None``: the fixed ``epochs``.
+
 Reproducible: seeded inside :func:`ipsbook.torchutil.torch_session` (deterministic algorithms
 on CPU); the same arguments on the same machine give the same weights on CPU.
 """
@@ -31,7 +42,9 @@ on CPU); the same arguments on the same machine give the same weights on CPU.
 from __future__ import annotations
 
 import copy
+import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -42,6 +55,7 @@ from torch import nn
 from ...models.mtloc import IMURegressor, MTLoc, set_position_scaling
 from ...progress import tqdm
 from ...torchutil import resolve_device, torch_session
+from ...training import Plateau, StopRule, validation_split
 
 __all__ = [
     "MODES",
@@ -53,6 +67,7 @@ __all__ = [
     "make_mtloc",
     "predict",
     "pretrain_imu",
+    "stop_split",
 ]
 
 MODES: tuple[str, ...] = ("scratch", "transfer", "finetune")
@@ -61,7 +76,9 @@ OPTIMIZERS: tuple[str, ...] = ("rmsprop", "adam")
 
 class SampleArrays(Protocol):
     """What training needs from a sample set (``ipsbook.data.ilc.MultimodalSamples`` has it):
-    ``wifi`` [n, n_aps] dBm, ``imu`` [n, steps, c], ``mag`` [n, steps, c], ``pos`` [n, 2] m."""
+    ``wifi`` [n, n_aps] dBm, ``imu`` [n, steps, c], ``mag`` [n, steps, c], ``pos`` [n, 2] m.
+    Optional: ``trace_id`` or ``trace`` [n], each sample's trace (:func:`stop_split` keeps a
+    trace's samples on one side)."""
 
     wifi: np.ndarray
     imu: np.ndarray
@@ -71,7 +88,12 @@ class SampleArrays(Protocol):
 
 @dataclass(frozen=True)
 class FitConfig:
-    """How to train. ``lr`` and ``optimizer`` as in Keras (RMSprop with rho 0.9)."""
+    """How to train. ``lr`` and ``optimizer`` as in Keras (RMSprop with rho 0.9).
+
+    ``stop``: converged training (a :class:`ipsbook.training.StopRule` or its fields as a
+    mapping; module notes): ``epochs`` is the cap, and the best validation epoch's weights are
+    always restored (``restore_best`` only matters without it). None: ``epochs`` epochs.
+    """
 
     epochs: int = 100
     lr: float = 0.001
@@ -80,6 +102,7 @@ class FitConfig:
     restore_best: bool = True
     num_threads: int | None = None
     device: str | None = None
+    stop: StopRule | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -92,11 +115,14 @@ class FitConfig:
             raise ValueError(f"optimizer={self.optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
         if self.num_threads is not None and (not isinstance(self.num_threads, int) or self.num_threads < 1):
             raise ValueError(f"num_threads={self.num_threads!r} must be None or a positive integer")
+        object.__setattr__(self, "stop", StopRule.of(self.stop))
 
 
 @dataclass
 class FitHistory:
-    """Per-epoch record of one :func:`fit`."""
+    """Per-epoch record of one :func:`fit`. With a stop rule, ``stopping`` is what the plateau
+    rule did (:meth:`ipsbook.training.Plateau.summary`) and ``n_val`` the validation samples
+    watched; without one they are None and 0."""
 
     train_loss: list[float] = field(default_factory=list)  # MSE on standardised coordinates
     val_mean_error_m: list[float] = field(default_factory=list)
@@ -105,6 +131,8 @@ class FitHistory:
     n_train: int = 0
     trainable_parameters: int = 0
     device: str = "cpu"
+    stopping: dict[str, Any] | None = None
+    n_val: int = 0
 
     @property
     def samples_per_s(self) -> float:
@@ -113,7 +141,10 @@ class FitHistory:
         return self.n_train * len(self.epoch_s) / t if t > 0 else float("nan")
 
     def summary(self) -> dict[str, Any]:
-        return {
+        """One flat record; with a stop rule also ``epochs_cap``, ``stopped`` (``"plateau"`` or
+        ``"cap"``), ``still_improving``, ``lr_drops`` (how often the rate fell) and ``n_val``
+        (absent without one, so fixed-epoch records keep their columns)."""
+        out = {
             "epochs": len(self.epoch_s),
             "best_epoch": self.best_epoch,
             "final_train_loss": self.train_loss[-1] if self.train_loss else None,
@@ -123,6 +154,66 @@ class FitHistory:
             "n_train": self.n_train,
             "trainable_parameters": self.trainable_parameters,
         }
+        if self.stopping is not None:
+            s = self.stopping
+            out.update({"epochs_cap": s["cap"], "stopped": s["stopped"],
+                        "still_improving": s["still_improving"], "lr_drops": len(s["lr_drops"]),
+                        "n_val": self.n_val})
+        return out
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Some rows of a sample set: the arrays training and evaluation read."""
+
+    wifi: np.ndarray
+    imu: np.ndarray
+    mag: np.ndarray
+    pos: np.ndarray
+    trace: np.ndarray | None = None
+
+
+def _traces(s: SampleArrays) -> np.ndarray | None:
+    for attr in ("trace_id", "trace"):
+        v = getattr(s, attr, None)
+        if v is not None:
+            v = np.asarray(v)
+            if v.shape == (len(s.pos),):
+                return v
+    return None
+
+
+def stop_split(
+    samples: SampleArrays, stop: StopRule | Mapping[str, Any], seed: int
+) -> tuple[_Rows, _Rows]:
+    """``(fit, held_out)``: the validation split :func:`fit` carves from its training samples
+    under a stop rule when no ``val`` is given (module notes).
+
+    About ``stop.val_fraction`` of the samples, drawn by :func:`ipsbook.training.validation_split`
+    with ``seed``: whole traces at a time when the samples carry their trace (``trace_id`` or
+    ``trace``) and hold at least two; otherwise whole contiguous blocks (``ceil(10 /
+    val_fraction)`` blocks of consecutive samples, about 10 of them held out). Both parts are
+    non-empty and keep the samples' order.
+    """
+    rule = StopRule.of(stop)
+    if rule is None:
+        raise ValueError("stop_split needs a stop rule (StopRule or its fields), not None")
+    n = _check_samples("samples", samples)
+    if n < 2:
+        raise ValueError(f"samples has {n} sample(s): a stop rule needs at least 2, to hold "
+                         "some out for validation")
+    groups = _traces(samples)
+    if groups is None or len(np.unique(groups)) < 2:
+        blocks = min(n, max(2, math.ceil(10 / rule.val_fraction)))
+        groups = np.arange(n) * blocks // n
+    fit_idx, val_idx = validation_split(n, rule.val_fraction, int(seed), groups)
+
+    def rows(idx: np.ndarray) -> _Rows:
+        trace = _traces(samples)
+        return _Rows(*(np.asarray(getattr(samples, k))[idx] for k in ("wifi", "imu", "mag", "pos")),
+                     trace=None if trace is None else trace[idx])
+
+    return rows(fit_idx), rows(val_idx)
 
 
 def _check_samples(name: str, s: SampleArrays) -> int:
@@ -174,18 +265,30 @@ def fit(
     """Train ``model`` (an :class:`MTLoc` or :class:`IMURegressor`, scalings already set) in
     place on ``train``; parameters with ``requires_grad=False`` stay untouched. Returns the
     history; with ``val`` and ``config.restore_best`` the best validation epoch's weights are
-    loaded back into ``model``."""
+    loaded back into ``model``.
+
+    With ``config.stop`` (module notes) training stops on a plateau of the mean error on
+    ``val``, or, without ``val``, on the split :func:`stop_split` carves from ``train`` with
+    ``seed`` (the model then trains on the rest only; its scalings stay as they were set);
+    ``config.epochs`` is the cap, the learning rate falls on plateaus, the best epoch's weights
+    are restored and ``history.stopping`` says what happened."""
     n = _check_samples("train", train)
     if val is not None:
         _check_samples("val", val)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed={seed!r} must be a non-negative integer")
+    rule = config.stop
+    if rule is not None and val is None:
+        train, val = stop_split(train, rule, int(seed))
+        n = len(train.pos)
     dev = resolve_device(config.device)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("model has no trainable parameters")
     hist = FitHistory(n_train=n, trainable_parameters=sum(p.numel() for p in params),
                       device=str(dev))
+    if rule is not None:
+        hist.n_val = len(val.pos)
     rng = np.random.default_rng(seed)
     with torch_session(int(seed), dev, config.num_threads):
         model.to(dev)
@@ -197,6 +300,8 @@ def fit(
         else:
             opt = torch.optim.Adam(params, lr=config.lr, eps=1e-7)
         best_state, best = None, np.inf
+        plateau = None if rule is None else Plateau(rule, optimizers=[opt], module=model)
+        halted = False
         steps = -(-n // config.batch_size)
         bar = tqdm(total=config.epochs, desc=desc, disable=not progress, leave=False)
         for epoch in range(config.epochs):
@@ -219,14 +324,22 @@ def fit(
                 err = float(np.mean(errors_m(model, val)))
                 hist.val_mean_error_m.append(err)
                 post["val_m"] = f"{err:.2f}"
-                if err < best:
+                if plateau is not None:
+                    halted = plateau.update(epoch, err)
+                    hist.best_epoch = plateau.best_epoch
+                elif err < best:
                     best, hist.best_epoch = err, epoch
                     if config.restore_best:
                         best_state = copy.deepcopy(model.state_dict())
             bar.set_postfix(post)
             bar.update(1)
+            if halted:
+                break
         bar.close()
-        if best_state is not None:
+        if plateau is not None:
+            plateau.restore()
+            hist.stopping = plateau.summary(config.epochs)
+        elif best_state is not None:
             model.load_state_dict(best_state)
     model.eval()
     return hist
