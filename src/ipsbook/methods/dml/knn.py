@@ -244,28 +244,37 @@ class KNNPositioner:
         return KNNPrediction(pos, floor, building)
 
 
-def knn_report(pred: KNNPrediction | tuple, truth: tuple) -> dict[str, float]:
-    """2-D error summary (m) and hit rates of ``pred`` against ``truth``.
+def knn_report(pred: KNNPrediction | tuple, truth: tuple, *, errors: bool = False):
+    """2-D error summary (m) and the field's metrics of ``pred`` against ``truth``.
 
     Both are ``(positions, floor, building)`` (floor/building may be None). Returns
-    :func:`ipsbook.metrics.summary`'s ``mean_m, median_m, rmse_m, p75_m, p95_m, n`` plus
-    ``floor_hit`` and ``building_hit`` (fractions; NaN where either side has no labels).
+    :func:`ipsbook.metrics.summary`'s ``mean_m, median_m, rmse_m, n`` and the field's metrics of
+    :func:`ipsbook.metrics.field_summary`: ``p75_m``, ``ce95_m`` (the 95th percentile, ISO/IEC
+    18305's name), ``floor_hit`` and ``building_hit`` (fractions; NaN where either side has no
+    labels) and ``evaal_m`` (the EvAAL/IPIN score: 4 m per floor and 50 m per building missed).
+    With ``errors=True`` also the per-sample 2-D and EvAAL errors: ``(report, err, evaal)``.
     """
     p_pos, p_floor, p_building = (tuple(pred) + (None, None))[:3]
     t_pos, t_floor, t_building = (tuple(truth) + (None, None))[:3]
     p_pos, t_pos = np.asarray(p_pos, dtype=float), np.asarray(t_pos, dtype=float)
     if p_pos.ndim != 2 or t_pos.ndim != 2 or p_pos.shape[1] < 2 or t_pos.shape[1] < 2:
         raise ValueError(f"positions must be (n, 2+); got {p_pos.shape} and {t_pos.shape}")
-    out: dict[str, float] = dict(_metrics.summary(_metrics.errors(p_pos[:, :2], t_pos[:, :2])))
+    err = _metrics.errors(p_pos[:, :2], t_pos[:, :2])
+    for name, a, b in (("floor", p_floor, t_floor), ("building", p_building, t_building)):
+        if a is not None and b is not None and np.shape(a) != np.shape(b):
+            raise ValueError(f"predicted and true {name} labels differ in shape: "
+                             f"{np.shape(a)} vs {np.shape(b)}")
+    base = _metrics.summary(err)
+    out: dict[str, float] = {k: base[k] for k in ("mean_m", "median_m", "rmse_m")}
+    out.update(_metrics.field_summary(err, p_floor, t_floor, p_building, t_building))
+    out["n"] = base["n"]
+    if not errors:
+        return out
+    if (t_floor is not None and p_floor is None) or (t_building is not None and p_building is None):
+        evaal = np.full(err.shape, np.nan)  # labels the method does not predict: no score
+    else:
+        def both(a, b):
+            return (a, b) if a is not None and b is not None else (None, None)
 
-    def hit(a, b) -> float:
-        if a is None or b is None:
-            return float("nan")
-        a, b = np.asarray(a), np.asarray(b)
-        if a.shape != b.shape:
-            raise ValueError(f"predicted and true labels differ in shape: {a.shape} vs {b.shape}")
-        return float(np.mean(a == b))
-
-    out["floor_hit"] = hit(p_floor, t_floor)
-    out["building_hit"] = hit(p_building, t_building)
-    return out
+        evaal = _metrics.evaal_errors(err, *both(p_floor, t_floor), *both(p_building, t_building))
+    return out, err, evaal

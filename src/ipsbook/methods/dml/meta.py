@@ -410,6 +410,16 @@ class MetaMetric:
         used = sorted({t for t in self.program if isinstance(t, int) and not isinstance(t, bool)})
         return tuple(self.feature_names[i] for i in used)
 
+    @property
+    def single_metric(self) -> str | None:
+        """The one feature the expression uses when it uses exactly one (``cosine``,
+        ``neg(cosine)``, ``cosine * 2.1`` ...): the GP then returned an existing metric, or a
+        function of it, and combined nothing; None when it uses several, or none (a constant).
+        A strictly monotone function of one metric ranks pairs exactly as that metric does, so
+        a Spearman comparison with it compares the metric with itself."""
+        used = self.features_used
+        return used[0] if len(used) == 1 else None
+
     def __str__(self) -> str:
         return (f"MetaMetric({self.expression}; {self.fitness} on training pairs "
                 f"{self.fitness_train:.4f})")
