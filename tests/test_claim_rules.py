@@ -90,3 +90,33 @@ def boot_values():
 def test_bootstrap_is_seeded():
     x = boot_values()
     assert stats.mean_interval(x, "bootstrap", seed=1) == stats.mean_interval(x, "bootstrap", seed=1)
+
+
+def test_protocol_defaults_apply_to_later_claims_and_yield_to_their_own():
+    c = cs()
+    c.protocol_defaults(data="simulated, 4×4", metric="RMSE [m]")
+    a = c.relation("T", "x", "s", True, "o", protocol={"metric": "p75 [m]", "source": "Fig. 1"})
+    assert a.protocol == {"data": "simulated, 4×4", "metric": "p75 [m]", "source": "Fig. 1",
+                          "rule": "relation"}
+    with pytest.raises(ValueError, match="unknown field"):
+        c.protocol_defaults(datta="x")
+
+
+def test_paired_bootstrap_of_a_percentile_resolves_a_real_shift_only():
+    rng = np.random.default_rng(1)
+    b = rng.exponential(5.0, 800)
+    shifted = stats.paired_bootstrap(b * 0.7, b, statistic="p75")
+    assert shifted.hi < 0 and shifted.n == 800
+    noise = stats.paired_bootstrap(b + rng.normal(0, 0.01, 800), b, statistic="p75")
+    assert noise.lo < 0 < noise.hi or abs(noise.mean) < 0.05
+    assert stats.paired_bootstrap(b * 0.7, b).hi < 0  # the mean
+    with pytest.raises(ValueError, match="statistic='median'"):
+        stats.paired_bootstrap(b, b, statistic="median")
+
+
+def test_verdicts_list_every_claim_without_eliding():
+    c = cs()
+    for i in range(80):
+        c.relation("T", f"x{i}", "s", i % 2 == 0, f"v{i}")
+    text = c.verdicts()
+    assert len(text.splitlines()) == 80 and "not reproduced" in text.splitlines()[1]

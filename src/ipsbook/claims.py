@@ -117,6 +117,17 @@ class ClaimSet:
     chapter: str
     profile: str
     claims: list[Claim] = field(default_factory=list)
+    # protocol fields shared by the chapter's claims (e.g. its data and metric); a claim's own
+    # protocol overrides them field by field (set with :meth:`protocol_defaults`)
+    defaults: dict[str, str] = field(default_factory=dict)
+
+    def protocol_defaults(self, **fields: str) -> None:
+        """Protocol fields every later claim of this set gets unless it states its own."""
+        unknown = sorted(set(fields) - set(PROTOCOL_FIELDS))
+        if unknown:
+            raise ValueError(f"protocol has unknown field(s) {', '.join(unknown)}; "
+                             f"allowed: {', '.join(PROTOCOL_FIELDS)}")
+        self.defaults.update({k: str(v) for k, v in fields.items() if v})
 
     def __post_init__(self) -> None:
         if self.paper not in PAPERS:
@@ -125,7 +136,8 @@ class ClaimSet:
     def _add(self, protocol: dict[str, str] | None = None, **kw: Any) -> Claim:
         taken = {c.id for c in self.claims}
         kw.setdefault("id", claim_id(self.chapter, kw["artefact"], kw["quantity"], taken))
-        proto = {k: str(v) for k, v in dict(protocol or {}).items() if v not in (None, "")}
+        proto = {**self.defaults,
+                 **{k: str(v) for k, v in dict(protocol or {}).items() if v not in (None, "")}}
         proto.setdefault("rule", kw.get("criterion", ""))
         claim = Claim(paper=self.paper, chapter=self.chapter, profile=self.profile,
                       protocol=proto or None, **kw)
@@ -195,6 +207,7 @@ class ClaimSet:
         better: str = "lower",
         margin: float = 0.0,
         unit: str = "",
+        ours: str = "",
         anchor: str = "",
         profile_sensitive: str | None = None,
         protocol: dict[str, str] | None = None,
@@ -204,7 +217,8 @@ class ClaimSet:
         resamples of test items). ``better="lower"`` (errors) wants the whole interval below
         ``-margin``; ``"higher"`` (correlations, hit rates) above ``+margin``. Wholly on the
         other side: not reproduced (B is better); straddling: not reproduced, unresolved at
-        this size. A single seed (``n == 1``) decides nothing: not comparable."""
+        this size. A single seed (``n == 1``) decides nothing: not comparable. ``ours``: our
+        two values, shown before the interval."""
         if better not in ("lower", "higher"):
             raise ValueError(f"better={better!r} is not allowed; allowed: 'lower', 'higher'")
         if margin < 0:
@@ -215,7 +229,8 @@ class ClaimSet:
         rule = (f"{interval.level:.0%} interval of A − B wholly "
                 f"{'below' if want < 0 else 'above'} {-want * margin:+g}{' ' + unit if unit else ''}")
         proto = {"interval": text, "rule": rule, **dict(protocol or {})}
-        kw = dict(artefact=artefact, quantity=quantity, paper_value=statement, ours=text,
+        kw = dict(artefact=artefact, quantity=quantity, paper_value=statement,
+                  ours=f"{ours}; {text}" if ours else text,
                   criterion="interval", anchor=anchor, profile_sensitive=profile_sensitive,
                   protocol=proto)
         if interval.n < 2:
@@ -255,6 +270,12 @@ class ClaimSet:
             criterion="—", status=NOT_COMPARABLE, reason=reason, anchor=anchor,
             profile_sensitive=profile_sensitive, protocol=protocol,
         )
+
+    def verdicts(self) -> str:
+        """Every claim's status, id and our value, one line each, as plain text: the cell
+        that shows it (tagged ``nbval-check-output``) fails the suite when a re-execution
+        changes any verdict (a DataFrame's repr would elide the middle of a long list)."""
+        return "\n".join(f"{c.status:<14} {c.id}: {c.ours}" for c in self.claims)
 
     def to_frame(self):
         """A pandas DataFrame with one row per claim (columns :data:`COLUMNS`)."""

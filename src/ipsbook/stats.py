@@ -16,13 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as _st
 
-__all__ = ["METHODS", "Interval", "mean_interval", "paired_difference"]
+__all__ = ["METHODS", "Interval", "mean_interval", "paired_bootstrap", "paired_difference"]
 
-#: How the interval is made: "seeds" and "monte-carlo" (Student t over independent repeats),
-#: "bootstrap" (percentile bootstrap of the mean over paired items, seeded).
-METHODS = ("seeds", "monte-carlo", "bootstrap")
+#: How the interval is made: "seeds", "monte-carlo" and "partitions" (Student t over
+#: independent repeats: seeds, realisations, training partitions), "bootstrap" (percentile
+#: bootstrap of the mean over paired items, seeded).
+METHODS = ("seeds", "monte-carlo", "partitions", "bootstrap")
 _WHAT = {"seeds": "seeds", "monte-carlo": "Monte-Carlo realisations",
-         "bootstrap": "paired items, bootstrap"}
+         "partitions": "training partitions", "bootstrap": "paired items, bootstrap"}
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Interval:
     n: int
     method: str
     level: float = 0.95
+    stat: str = "mean"  # what ``mean`` holds: the mean, or e.g. "p75" (a percentile difference)
 
     def side(self, margin: float = 0.0) -> int:
         """+1: wholly above ``margin``; -1: wholly below ``-margin``; 0: straddles."""
@@ -50,7 +52,7 @@ class Interval:
         def f(x: float) -> str:
             return f"{x:+.{digits}g}"
 
-        return (f"mean {f(self.mean)}{u}, {self.level:.0%} interval [{f(self.lo)}, "
+        return (f"{self.stat} {f(self.mean)}{u}, {self.level:.0%} interval [{f(self.lo)}, "
                 f"{f(self.hi)}]{u} over {self.n} {_WHAT.get(self.method, self.method)}")
 
 
@@ -89,3 +91,33 @@ def paired_difference(a, b, method: str, **kw) -> Interval:
     if a.shape != b.shape:
         raise ValueError(f"a and b must be paired (same length); got {a.size} and {b.size}")
     return mean_interval(a - b, method, **kw)
+
+
+def paired_bootstrap(
+    a, b, *, statistic: str = "mean", level: float = 0.95, n_boot: int = 4000, seed: int = 0,
+) -> Interval:
+    """The interval of ``statistic(a) - statistic(b)`` over paired items (the same test
+    fingerprints or queries for both), by a seeded percentile bootstrap that resamples the
+    pairs. ``statistic``: ``"mean"`` or a percentile such as ``"p75"``, ``"p95"``."""
+    a, b = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must be paired (same length); got {a.size} and {b.size}")
+    keep = np.isfinite(a) & np.isfinite(b)
+    a, b = a[keep], b[keep]
+    if a.size == 0:
+        raise ValueError("a, b: no finite pair to take an interval of")
+    if statistic == "mean":
+        return mean_interval(a - b, "bootstrap", level=level, n_boot=n_boot, seed=seed)
+    if not (statistic.startswith("p") and statistic[1:].isdigit()
+            and 0 < int(statistic[1:]) < 100):
+        raise ValueError(f"statistic={statistic!r} is not allowed; allowed: 'mean' or a "
+                         "percentile 'p1' ... 'p99'")
+    q = float(statistic[1:])
+    point = float(np.percentile(a, q) - np.percentile(b, q))
+    if a.size == 1:
+        return Interval(point, point, point, 1, "bootstrap", level, statistic)
+    rng = np.random.default_rng([int(seed), 0xB007])
+    idx = rng.integers(0, a.size, size=(int(n_boot), a.size))
+    diffs = np.percentile(a[idx], q, axis=1) - np.percentile(b[idx], q, axis=1)
+    lo, hi = np.quantile(diffs, [(1 - level) / 2, (1 + level) / 2])
+    return Interval(point, float(lo), float(hi), int(a.size), "bootstrap", level, statistic)

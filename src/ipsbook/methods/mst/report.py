@@ -196,3 +196,20 @@ def knn_vs_networks(t1: pd.DataFrame, k: str = "k=3") -> pd.DataFrame:
             "its MAE in the paper [m]": pbest["MAE"],
         })
     return pd.DataFrame(rows)
+
+
+def paired_errors(errors: pd.DataFrame, table: str, dataset: str, model: str, a: str,
+                  b: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-test-fingerprint errors (m) of variants ``a`` and ``b`` of one model in one table,
+    paired on the same fingerprints (and seed, fraction, partition): the input of a paired
+    bootstrap of their difference."""
+    keys = ["seed", "fraction", "partition", "sample"]
+    sel = errors[(errors["table"] == table) & (errors["dataset"] == dataset)
+                 & (errors["model"] == model)]
+    sides = []
+    for v in (a, b):
+        rows = sel[sel["variant"] == v]
+        idx = pd.MultiIndex.from_frame(rows[keys].fillna(-1))
+        sides.append(pd.Series(rows["error_m"].to_numpy(), index=idx))
+    both = sides[0].index.intersection(sides[1].index)
+    return (sides[0].loc[both].to_numpy(np.float64), sides[1].loc[both].to_numpy(np.float64))
