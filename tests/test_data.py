@@ -74,6 +74,7 @@ def test_registry_lists_every_dataset() -> None:
         "rtt-feng",
         "rtt-yu",
         "ms-ilc2020",
+        "uoe-rounds",
         "uts",
     }
     lib = {f.name for f in D.REGISTRY["uji-lib"].files}
@@ -109,6 +110,7 @@ def test_registry_urls_are_official_sources() -> None:
         "rtt-feng": "https://raw.githubusercontent.com/Fx386483710/WiFi_RSS_RTT_Dataset_for_Model_Selection/",
         "rtt-yu": "https://raw.githubusercontent.com/haiyaoyu/RTT-Indoor-localization-data-set/",
         "ms-ilc2020": "https://raw.githubusercontent.com/location-competition/indoor-location-competition-20/",
+        "uoe-rounds": "https://raw.githubusercontent.com/weixijia/ipin2019-weixijia/",
         "uts": "https://github.com/XudongSong/",
     }
     for key, prefix in official.items():
@@ -199,6 +201,7 @@ def test_citation_table() -> None:
         "rtt-feng",
         "rtt-yu",
         "ms-ilc2020",
+        "uoe-rounds",
     ]
     assert table.set_index("key").loc["ujiindoorloc", "licence"] == "CC BY 4.0"
     assert table.set_index("key").loc["uji-lib", "files"] == 684

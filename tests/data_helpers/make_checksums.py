@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-DATASETS = ("ujiindoorloc", "tut3", "uji-lib", "rtt-feng", "rtt-yu", "ms-ilc2020")
+DATASETS = ("ujiindoorloc", "tut3", "uji-lib", "rtt-feng", "rtt-yu", "ms-ilc2020", "uoe-rounds")
 SKIP = {"MANIFEST.md"}
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from . import uoe
 from .fetch import (
     DataChecksumError,
     DataError,
@@ -49,6 +50,7 @@ from .loaders import (
 )
 from .registry import REGISTRY, DataFile, Dataset
 from .rtt import RTTNetwork, load_rtt_feng, load_rtt_yu, rtt_network
+from .uoe import Round, RoundFormatError, load_rounds, read_round, round_summary
 
 __all__ = [
     "REGISTRY",
@@ -61,6 +63,8 @@ __all__ = [
     "Dataset",
     "MultimodalSamples",
     "RTTNetwork",
+    "Round",
+    "RoundFormatError",
     "Trace",
     "TraceFormatError",
     "Tut3Split",
@@ -75,6 +79,7 @@ __all__ = [
     "dataset_checksums",
     "fetch",
     "get_dataset",
+    "load_rounds",
     "load_rtt_feng",
     "load_rtt_yu",
     "load_site",
@@ -84,11 +89,14 @@ __all__ = [
     "parse_trace",
     "read_bytes",
     "read_csv",
+    "read_round",
     "read_trace",
+    "round_summary",
     "rtt_network",
     "sha256_of",
     "split_traces",
     "ujiindoorloc_arrays",
+    "uoe",
     "verify_all",
 ]
 

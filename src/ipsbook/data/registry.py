@@ -10,6 +10,7 @@ home; ``REGISTRY`` joins the two.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -129,6 +130,15 @@ def _ms_ilc2020(name: str) -> tuple[str, str | None]:
     return _github(repo, commit, name if name == "LICENSE" else f"data/{name}"), None
 
 
+def _uoe_rounds(name: str) -> tuple[str, str | None]:
+    # roundN.xml / roundN.csv <- "data processing/Smartisan/N.xml" / "N.csv" (renamed here:
+    # the upstream folder name has a space and the bare numbers say nothing)
+    repo, commit = "weixijia/ipin2019-weixijia", "d4fdcf0b76671acf481cb3680ff7c84e8b387546"
+    m = re.fullmatch(r"round(\d+)\.(xml|csv)", name)
+    upstream = f"data processing/Smartisan/{m.group(1)}.{m.group(2)}" if m else name
+    return _github(repo, commit, upstream), None
+
+
 _SOURCES: dict[str, Callable[[str], tuple[str, str | None]]] = {
     "ujiindoorloc": _ujiindoorloc,
     "tut3": _tut3,
@@ -136,6 +146,7 @@ _SOURCES: dict[str, Callable[[str], tuple[str, str | None]]] = {
     "rtt-feng": _rtt_feng,
     "rtt-yu": _rtt_yu,
     "ms-ilc2020": _ms_ilc2020,
+    "uoe-rounds": _uoe_rounds,
 }
 
 # Quirks a reader of one file should know (details: the data folder's MANIFEST.md).
@@ -163,6 +174,10 @@ _NOTES: dict[tuple[str, str], str] = {
         "rtt-yu",
         "dataset_CarPark.csv",
     ): "real_dis is wrong for AP2/AP3: compute the true range from coordinates",
+    (
+        "uoe-rounds",
+        "round9.xml",
+    ): "gaps: no accelerometer reading for 84 s, no gyroscope for 144 s (from 64.8 s)",
     ("rtt-yu", "AP_idx_CarPark.csv"): "starts with a UTF-8 BOM",
     ("rtt-yu", "AP_idx_Library.csv"): "starts with a UTF-8 BOM",
 }
@@ -272,6 +287,26 @@ _META: dict[str, dict[str, object]] = {
             "rotation vector, iBeacon, ground-truth waypoints in metres) from floor F1 of two "
             "Hangzhou malls: site1 47 traces, site2 37 traces, plus each floor's floor_info.json, "
             "floor_image.png and geojson_map.json. Lines are not time-sorted."
+        ),
+        "chapters": ("mtloc",),
+    },
+    "uoe-rounds": {
+        "title": "One route walked in rounds: Wi-Fi, accelerometer, gyroscope, magnetometer (Wei, University of Edinburgh)",
+        "citation": (
+            'X. Wei, V. Radu, "Calibrating Recurrent Neural Networks on Smartphone Inertial '
+            'Sensors for Location Tracking", Proc. IPIN 2019 (Pisa), pp. 1-8, doi:10.1109/IPIN.2019.8911768. '
+            "Data: https://github.com/weixijia/ipin2019-weixijia (commit d4fdcf0b7667), "
+            "data processing/Smartisan/."
+        ),
+        "doi_or_url": "https://github.com/weixijia/ipin2019-weixijia",
+        "licence": "MIT",
+        "description": (
+            "Smartphone logs (one Smartisan phone, 2018-06-21) of one closed four-corner route "
+            "(~35 m edges) in a University of Edinburgh building, rounds 1, 5, 9, 11 and 12 of "
+            "the 14 upstream: roundN.xml (<a>/<g>/<m> accelerometer, gyroscope, magnetometer "
+            "with wall-clock t in ms and sensor st in ns; <wr> Wi-Fi results of <r b s c> "
+            "readings, mostly repeats of cached scans) and roundN.csv (five corner waypoints "
+            "with times in s and local coordinates in metres)."
         ),
         "chapters": ("mtloc",),
     },
