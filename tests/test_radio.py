@@ -67,3 +67,25 @@ def test_rssi_map_is_reproducible_with_a_seed():
     a = rssi_map(g, beacons, PathLossModel(), 4.0, 2.0, np.random.default_rng(3))
     b = rssi_map(g, beacons, PathLossModel(), 4.0, 2.0, np.random.default_rng(3))
     assert np.array_equal(a[0], b[0]) and a[0].shape == (2, g.size)
+
+
+def test_los_model_always_puts_every_link_in_los_and_draws_nothing():
+    g = Grid(5.0, 5.0, 0.5)
+    beacons = np.array([[0.0, 2.5], [2.5, 0.0]])
+    model = PathLossModel(los_model="always")
+    rng = np.random.default_rng(3)
+    state = rng.bit_generator.state
+    rssi, los = rssi_map(g, beacons, model, 0.0, 2.0, rng)
+    assert los.all() and rng.bit_generator.state == state
+    d = np.hypot(g.points[:, 0] - 0.0, g.points[:, 1] - 2.5)
+    np.testing.assert_allclose(rssi[0], model.mean_rssi(d, True))
+    # the default draws LoS states: some links far from the beacon are NLoS
+    _, los_mixed = rssi_map(Grid(30.0, 30.0, 1.0), np.array([[0.0, 0.0]]), PathLossModel(), 0.0,
+                            2.0, np.random.default_rng(0))
+    assert not los_mixed.all()
+
+
+def test_unknown_los_model_is_named():
+    with pytest.raises(ValueError, match="los_model='sometimes' is not known; allowed: "
+                                         "inh-mixed, always"):
+        PathLossModel(los_model="sometimes")

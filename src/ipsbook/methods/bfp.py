@@ -6,7 +6,14 @@ per beacon (eq. 4); online, a measurement within ``±Δ/2`` dB of the threshold 
 an erasure) and ignored by the Hamming search; ties are averaged (eq. 6). Cells are either the
 designed squares (Forced Cell Design, FCD) or re-derived from the measured radio map (Optimized
 Cell Design, OCD: same codewords, centres = centroids of the region each codeword really covers).
-The baseline is nearest-neighbour fingerprinting (FP) on the full-resolution RSSI map.
+
+The baseline is nearest-neighbour fingerprinting (FP) on the full-resolution RSSI vectors at the
+*same* ``K_T`` positions as BFP (eq. 3 has one position set for both: the designed cell centres,
+a uniform grid of ``n x n`` points). FP on the fine ``rho_m`` grid (1,681 positions for 20 m at
+0.5 m) is kept as an extra baseline, ``FP-grid``.
+
+Two radio regimes (:meth:`Scenario.ideal`): the *default* one (3GPP LoS state, correlated
+shadowing) and the *ideal* one (every link in LoS, no shadowing: a pure log-distance law).
 
 Used by the chapter ``notebooks/bfp.py``. Every value the paper leaves out is a field of
 :class:`Scenario` whose source is given by :func:`table1`.
@@ -55,8 +62,11 @@ class Border:
     one_below: bool
 
     def bit(self, points: np.ndarray) -> np.ndarray:
+        """Designed bit of ``points``. A point *on* the border gets 1, as eq. 4 gives 1 where the
+        RSSI equals the threshold (``RSSI >= RSSI_REF``): the designed border is the ideal
+        iso-RSSI line at ``RSSI_REF``."""
         coord = points[:, self.axis]
-        return coord < self.pos if self.one_below else coord > self.pos
+        return coord <= self.pos if self.one_below else coord >= self.pos
 
 
 @dataclass(frozen=True)
@@ -92,10 +102,12 @@ class Layout:
         return np.column_stack([b.bit(points) for b in self.borders]).astype(np.uint8)
 
     def cell_of(self, points: np.ndarray) -> np.ndarray:
-        """Index of the designed cell containing each point."""
-        w = self.side / self.n_cells_axis
-        ij = np.clip((np.asarray(points) // w).astype(int), 0, self.n_cells_axis - 1)
-        return ij[:, 1] * self.n_cells_axis + ij[:, 0]
+        """Index of the designed cell whose codeword :meth:`ideal_bits` gives each point (a point
+        on a border belongs to the cell on its '1' side, as in eq. 4)."""
+        weights = 1 << np.arange(self.n_beacons)
+        lookup = {int(k): c for c, k in enumerate(self.cell_codes.astype(np.int64) @ weights)}
+        keys = self.ideal_bits(points).astype(np.int64) @ weights
+        return np.array([lookup[int(k)] for k in keys], dtype=np.intp)
 
     def border_points(self, i: int, step: float) -> np.ndarray:
         """Points every ``step`` metres along beacon ``i``'s border, inside the area."""
@@ -183,6 +195,44 @@ def ternary_labels(rssi: np.ndarray, ref: np.ndarray, delta: float) -> tuple[np.
     return bits.astype(np.uint8), mask.astype(np.uint8)
 
 
+#: The largest number of beacons for which :class:`TernaryTable` tabulates every ternary word
+#: (3**12 = 531,441 entries); above it, use :func:`locate_bfp`.
+MAX_TABLE_BEACONS = 12
+
+
+def ternary_keys(rssi: np.ndarray, ref: np.ndarray, delta: float) -> np.ndarray:
+    """Eq. 5 as one base-3 integer per measurement: digit ``i`` is 0 (neutral), 1 (bit 0) or 2
+    (bit 1) for beacon ``i``. Same labels as :func:`ternary_labels`."""
+    delta = check_nonneg("delta", delta, "dB")
+    rssi = np.asarray(rssi, dtype=float)
+    ref = np.asarray(ref, dtype=float)[None, :]
+    digit = 2 * (rssi >= ref + delta / 2) + (rssi < ref - delta / 2)
+    return digit.astype(np.int64) @ (3 ** np.arange(rssi.shape[1], dtype=np.int64))
+
+
+class TernaryTable:
+    """Eq. 6's estimate for every possible ternary word of ``n_beacons`` digits, computed once
+    with the packed Hamming search (:func:`~ipsbook.methods.hamming.search_ties`): a query is then
+    one table look-up. Identical to :func:`locate_bfp` (the tests hold it to that); it only
+    makes the Monte-Carlo study fast, since a codebook has few beacons and many queries."""
+
+    def __init__(self, codes: np.ndarray, centres: np.ndarray) -> None:
+        codes = np.asarray(codes)
+        nb = codes.shape[1]
+        if nb > MAX_TABLE_BEACONS:
+            raise ValueError(f"n_beacons={nb} is too many for a table (3**{nb} words); allowed: "
+                             f"<= {MAX_TABLE_BEACONS}; use locate_bfp() instead")
+        keys = np.arange(3**nb, dtype=np.int64)
+        digit = (keys[:, None] // 3 ** np.arange(nb, dtype=np.int64)) % 3
+        est, _, _ = search_ties(pack_bits(codes), pack_bits(digit == 2), pack_bits(digit != 0),
+                                centres)
+        self.estimates = est
+
+    def locate(self, keys: np.ndarray) -> np.ndarray:
+        """Estimates ``(n, 2)`` for the keys of :func:`ternary_keys`."""
+        return self.estimates[keys]
+
+
 # --------------------------------------------------------------------------------------------
 # Scenario (Table 1) and one realisation of the radio map
 
@@ -229,6 +279,23 @@ class Scenario:
     def with_side(self, side_m: float) -> Scenario:
         return replace(self, side_m=side_m)
 
+    def ideal(self) -> Scenario:
+        """The ideal regime: every link in line of sight, no shadowing (a pure log-distance
+        law). The radio map is then the same in every realisation; only the online noise W
+        varies."""
+        return replace(self, sigma_sh_db=0.0, pathloss=replace(self.pathloss, los_model="always"))
+
+    @property
+    def deterministic(self) -> bool:
+        """True when the offline map has no random part (LoS everywhere, no shadowing)."""
+        return self.sigma_sh_db == 0 and self.pathloss.los_model == "always"
+
+    @property
+    def regime(self) -> str:
+        """``"ideal"`` (:meth:`ideal`) or ``"default"`` (anything with a random LoS state or
+        shadowing)."""
+        return "ideal" if self.deterministic else "default"
+
 
 @dataclass(frozen=True)
 class Realisation:
@@ -242,6 +309,7 @@ class Realisation:
     ref: np.ndarray  # RSSI_REF,i (n_beacons,)
     real_bits: np.ndarray  # (test_grid.size, n_beacons): eq. 4 on the interpolated radio map
     codebooks: dict[str, tuple[np.ndarray, np.ndarray]]  # design -> (codes (n,nb), centres (n,2))
+    kt_map: np.ndarray  # (n_cells, n_beacons): noise-free RSSI at the K_T designed cell centres
 
     @property
     def fp_map(self) -> np.ndarray:
@@ -279,8 +347,15 @@ def realise(scenario: Scenario, layout: Layout, rng: np.random.Generator) -> Rea
         sel = real_key == key
         if sel.any():
             ocd[c] = pts[sel].mean(axis=0)
+    # FP's K_T fingerprints: the RSSI at the designed cell centres (bilinear on the test grid,
+    # exact where a centre is a test point, as for sides that are multiples of 2 n * step).
+    img = rssi.reshape(layout.n_beacons, *tg.shape)
+    kt_map = np.column_stack([
+        RegularGridInterpolator((tg.ys, tg.xs), img[i])(ideal[:, ::-1])
+        for i in range(layout.n_beacons)
+    ])
     return Realisation(scenario, layout, rssi, los, fp_index, ref, real_bits,
-                       {"FCD": (codes, ideal), "OCD": (codes, ocd)})
+                       {"FCD": (codes, ideal), "OCD": (codes, ocd)}, kt_map)
 
 
 # --------------------------------------------------------------------------------------------
@@ -296,7 +371,8 @@ def locate_bfp(meas: np.ndarray, ref: np.ndarray, delta: float, codes: np.ndarra
 
 
 class FingerprintNN:
-    """Full-resolution NN fingerprinting: Euclidean distance on RSSI vectors (k-d tree)."""
+    """NN fingerprinting: Euclidean distance on full-resolution RSSI vectors (k-d tree), at the
+    positions given (the K_T cell centres for FP, the fine grid for FP-grid)."""
 
     def __init__(self, fp_map: np.ndarray, positions: np.ndarray) -> None:
         self.tree = cKDTree(np.asarray(fp_map, dtype=float))
@@ -322,11 +398,17 @@ def simulate(
     designs: tuple[str, ...] = DESIGNS,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Monte-Carlo RMSE study: one row per (run, σ_W, method, design, Δ) with its mean squared error.
+    """Monte-Carlo study: one row per (run, σ_W, method, design, Δ) with that realisation's mean
+    squared error over the test grid (``mse``, m²; its square root is the realisation's RMSE,
+    the unit of the paired intervals).
 
-    Each run draws new LoS states and shadowing (a new offline map, thresholds and OCD centres)
-    and one standard-normal online noise draw, scaled by every σ_W: the same realisation serves
-    every σ_W, Δ and design (common random numbers), so differences between them are not noise.
+    Methods: ``BFP`` (one row per design and Δ, with ``erased``: the share of neutral digits),
+    ``FP`` (NN on full RSSI vectors at the same K_T cell centres as BFP) and ``FP-grid`` (NN on
+    the fine ``rho_m`` grid). Each run draws new LoS states and shadowing (a new offline map,
+    thresholds and OCD centres) and one standard-normal online noise draw, scaled by every σ_W:
+    the same realisation serves every σ_W, Δ, method and design (common random numbers), so
+    paired differences between them are not noise. In the ideal regime the map is drawn once
+    (it is the same in every run); the noise still differs per run.
     """
     from ..progress import tqdm
 
@@ -342,25 +424,42 @@ def simulate(
     layout = make_layout(layout_name, scenario.side_m)
     truth = scenario.test_grid.points
     rows = []
-    bar = tqdm(range(n_mc), desc=f"BFP {layout_name} side {scenario.side_m:g} m", unit="run",
-               disable=not progress, leave=False)
+    bar = tqdm(range(n_mc), desc=f"BFP {layout_name} side {scenario.side_m:g} m, "
+               f"{scenario.regime} regime", unit="run", disable=not progress, leave=False)
+    fixed = None
     for run in bar:
         rng = np.random.default_rng([seed, run])  # one stream per run: order-free, reproducible
-        real = realise(scenario, layout, rng)
+        if fixed is None or not scenario.deterministic:
+            real = realise(scenario, layout, rng)  # consumes nothing when deterministic
+            tables = {g: TernaryTable(*real.codebooks[g]) for g in designs}
+            fp_kt = FingerprintNN(real.kt_map, layout.cell_centres)
+            fp_grid = FingerprintNN(real.fp_map, truth[real.fp_index])
+            fixed = (real, tables, fp_kt, fp_grid)
+        real, tables, fp_kt, fp_grid = fixed
         z = rng.standard_normal(real.rssi.shape)
-        fp = FingerprintNN(real.fp_map, truth[real.fp_index])
         for sw in sigma_ws:
             meas = (real.rssi + sw * z).T
-            base = dict(layout=layout_name, side_m=scenario.side_m, sigma_w_db=float(sw), run=run)
-            rows.append({**base, "method": "FP", "design": "—", "delta_db": np.nan,
-                         "mse": _sq_err(fp.locate(meas), truth).mean()})
+            base = {"layout": layout_name, "side_m": scenario.side_m,
+                    "regime": scenario.regime, "sigma_w_db": float(sw), "run": run}
+            for method, fp in (("FP", fp_kt), ("FP-grid", fp_grid)):
+                rows.append({**base, "method": method, "design": "—", "delta_db": np.nan,
+                             "mse": _sq_err(fp.locate(meas), truth).mean(), "erased": np.nan})
             for delta in deltas:
+                keys = ternary_keys(meas, real.ref, delta)
+                erased = float(_neutral_share(meas, real.ref, delta))
                 for design in designs:
-                    codes, centres = real.codebooks[design]
-                    est = locate_bfp(meas, real.ref, delta, codes, centres)
+                    est = tables[design].locate(keys)
                     rows.append({**base, "method": "BFP", "design": design,
-                                 "delta_db": float(delta), "mse": _sq_err(est, truth).mean()})
+                                 "delta_db": float(delta), "mse": _sq_err(est, truth).mean(),
+                                 "erased": erased})
     return pd.DataFrame(rows)
+
+
+def _neutral_share(meas: np.ndarray, ref: np.ndarray, delta: float) -> float:
+    """Share of (point, beacon) digits that eq. 5 makes neutral: ``REF - Δ/2 <= RSSI < REF + Δ/2``."""
+    meas = np.asarray(meas)
+    ref = np.asarray(ref)[None, :]
+    return float(np.mean((meas >= ref - delta / 2) & (meas < ref + delta / 2)))
 
 
 def rmse_table(results: pd.DataFrame, by: list[str], *, n_boot: int = 400, seed: int = 0,
@@ -383,13 +482,15 @@ def rmse_table(results: pd.DataFrame, by: list[str], *, n_boot: int = 400, seed:
 
 
 def best_delta(rmse: pd.DataFrame) -> pd.DataFrame:
-    """Per (layout, design, σ_W): the Δ of lowest RMSE among the BFP rows of :func:`rmse_table`.
+    """Per ([regime,] layout, design, σ_W): the Δ of lowest RMSE among the BFP rows of
+    :func:`rmse_table` (the first, i.e. smallest, Δ on a tie).
 
     ``at_sweep_edge`` flags an optimum at the largest Δ swept: the true optimum may lie beyond.
     """
     bfp = rmse[rmse["method"] == "BFP"]
-    idx = bfp.groupby(["layout", "design", "sigma_w_db"])["rmse_m"].idxmin()
-    best = bfp.loc[idx, ["layout", "design", "sigma_w_db", "delta_db", "rmse_m"]]
+    keys = [c for c in ("regime", "layout", "design", "sigma_w_db") if c in bfp.columns]
+    idx = bfp.groupby(keys)["rmse_m"].idxmin()
+    best = bfp.loc[idx, [*keys, "delta_db", "rmse_m"]]
     best = best.reset_index(drop=True)
     best["at_sweep_edge"] = np.isclose(best["delta_db"], bfp["delta_db"].max())
     return best
@@ -411,20 +512,38 @@ def distance_to_real_border(real: Realisation) -> np.ndarray:
     return (distance_transform_edt(~edge) * g.step).ravel()
 
 
-def error_map(real: Realisation, sigma_w: float, delta: float, design: str, n_noise: int,
-              seed: int = 0) -> np.ndarray:
-    """Mean positioning error (m) at each test point over ``n_noise`` online noise draws."""
+def error_draws(real: Realisation, sigma_w: float, delta: float, design: str, n_noise: int,
+                seed: int = 0) -> np.ndarray:
+    """Positioning error (m) at each test point for each of ``n_noise`` online noise draws,
+    ``(n_noise, test_grid.size)``; the draws are the same for every Δ and design (same seed)."""
     check_nonneg("sigma_w", sigma_w, "dB")
     if design not in DESIGNS:
         raise ValueError(f"design={design!r} is not known; allowed: {', '.join(DESIGNS)}")
+    if not isinstance(n_noise, (int, np.integer)) or n_noise < 1:
+        raise ValueError(f"n_noise={n_noise!r} must be an integer >= 1")
     rng = np.random.default_rng(seed)
     truth = real.scenario.test_grid.points
-    codes, centres = real.codebooks[design]
-    total = np.zeros(len(truth))
-    for _ in range(n_noise):
+    table = TernaryTable(*real.codebooks[design])
+    out = np.empty((n_noise, len(truth)))
+    for k in range(n_noise):
         meas = (real.rssi + sigma_w * rng.standard_normal(real.rssi.shape)).T
-        total += np.sqrt(_sq_err(locate_bfp(meas, real.ref, delta, codes, centres), truth))
-    return total / n_noise
+        out[k] = np.sqrt(_sq_err(table.locate(ternary_keys(meas, real.ref, delta)), truth))
+    return out
+
+
+def error_map(real: Realisation, sigma_w: float, delta: float, design: str, n_noise: int,
+              seed: int = 0) -> np.ndarray:
+    """Mean positioning error (m) at each test point over ``n_noise`` online noise draws."""
+    return error_draws(real, sigma_w, delta, design, n_noise, seed).mean(axis=0)
+
+
+def border_error(draws: np.ndarray, near: np.ndarray) -> np.ndarray:
+    """Per noise draw: mean error within ``near`` (e.g. 1 m of a real border) minus the mean
+    error elsewhere (m), the paired quantity behind 'the borders are the main source of error'."""
+    near = np.asarray(near, dtype=bool)
+    if near.all() or not near.any():
+        raise ValueError("near must mark some test points but not all of them")
+    return draws[:, near].mean(axis=1) - draws[:, ~near].mean(axis=1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -441,7 +560,8 @@ def table1(scenario: Scenario, sigma_ws: tuple[float, ...], deltas: tuple[float,
     g38 = "3GPP TR 38.901 InH at 2.4 GHz"
     rows = [
         ("area", "—", f"square, side {scenario.side_m:g}", "m", "paper Sect. 2 (square); side: " + _CHOSEN, True),
-        ("fingerprint grid resolution", "ρ", scenario.rho_m, "m", _CHOSEN, True),
+        ("FP and BFP positions", "K_T", f"{l2.n_cells_axis**2} (2×2), {l4.n_cells_axis**2} (4×4): the designed cell centres", "—", "paper eq. 3 (one K_T for FP and BFP)", False),
+        ("fine grid of the extra baseline FP-grid", "ρ", scenario.rho_m, "m", _CHOSEN, True),
         ("test grid resolution", "—", scenario.test_step_m, "m", "paper Sect. 6", False),
         ("beacons, 2×2 layout", "N_B", l2.n_beacons, "—", "paper Sect. 6 ('with just 2 beacons')", False),
         ("beacons, 4×4 layout", "N_B", l4.n_beacons, "—", "reconstruction (thermometer code, one beacon per border); refs [5,6] unavailable", True),
@@ -452,8 +572,8 @@ def table1(scenario: Scenario, sigma_ws: tuple[float, ...], deltas: tuple[float,
         ("path-loss exponent, LoS", "η", pl.eta_los, "—", g38, True),
         ("loss at d0, NLoS", "L0", pl.l0_nlos_db, "dB", g38 + " (NLoS loss floored at LoS loss)", True),
         ("path-loss exponent, NLoS", "η", pl.eta_nlos, "—", g38, True),
-        ("LoS state", "—", "InH-Mixed LoS probability, spatially consistent (10 m)", "—", "3GPP TR 38.901 Tables 7.4.2-1, 7.6.3.1-2", True),
-        ("shadowing std", "σ_SH", scenario.sigma_sh_db, "dB", _CHOSEN, True),
+        ("LoS state", "—", "InH-Mixed LoS probability, spatially consistent (10 m); always LoS in the ideal regime", "—", "3GPP TR 38.901 Tables 7.4.2-1, 7.6.3.1-2", True),
+        ("shadowing std", "σ_SH", scenario.sigma_sh_db, "dB", _CHOSEN + "; 0 in the ideal regime", True),
         ("shadowing decorrelation distance", "d_SH", scenario.d_sh_m, "m", "3GPP TR 38.901 InH NLoS (6 m); Gudmundson exponential model", True),
         ("online measurement error std", "σ_W", ", ".join(f"{s:g}" for s in sigma_ws), "dB", "paper Sect. 2.2 (typical 2–2.83 dB); sweep range " + _CHOSEN, True),
         ("uncertainty region size", "Δ", ", ".join(f"{d:g}" for d in deltas), "dB", "paper Sect. 4 (Δ = 2 dB in Fig. 5a); sweep range " + _CHOSEN, True),
@@ -463,19 +583,21 @@ def table1(scenario: Scenario, sigma_ws: tuple[float, ...], deltas: tuple[float,
 
 
 def footprint(scenario: Scenario, layout_name: str) -> dict[str, float]:
-    """Bits per stored fingerprint and radio-map sizes for FP (float32, int8) and BFP."""
+    """Bits per stored fingerprint and radio-map sizes: FP at the K_T cell centres (float32),
+    the extra baseline FP-grid on the fine grid, and BFP (packed bits, K_T codewords)."""
     layout = make_layout(layout_name, scenario.side_m)
-    nb, k_t = layout.n_beacons, scenario.fp_grid.size
-    n_cells = layout.n_cells_axis**2
+    nb, n_grid = layout.n_beacons, scenario.fp_grid.size
+    k_t = layout.n_cells_axis**2  # eq. 3: one position set for FP and BFP
     return {
         "layout": layout_name,
         "beacons": nb,
-        "fp_positions": k_t,
-        "bfp_cells": n_cells,
+        "positions_K_T": k_t,
+        "fp_grid_positions": n_grid,
         "fp_bits_per_fingerprint_float32": 32 * nb,
         "fp_bits_per_fingerprint_int8": 8 * nb,
         "bfp_bits_per_fingerprint": nb,
         "fp_map_bytes_float32": 4 * nb * k_t,
-        "bfp_map_bytes_packed": 8 * math.ceil(nb / 64) * n_cells,
-        "code_rate": code_rate(n_cells, nb),
+        "fp_grid_map_bytes_float32": 4 * nb * n_grid,
+        "bfp_map_bytes_packed": 8 * math.ceil(nb / 64) * k_t,
+        "code_rate": code_rate(k_t, nb),
     }

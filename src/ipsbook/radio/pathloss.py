@@ -5,6 +5,8 @@ says the state depends on "the relative position between a grid point and a beac
 we draw it from the distance-dependent LoS probability of 3GPP TR 38.901 (InH-Mixed office,
 Table 7.4.2-1), made spatially consistent by thresholding a correlated Gaussian field
 (correlation distance 10 m, Table 7.6.3.1-2), so neighbouring points share their LoS state.
+``los_model="always"`` puts every link in line of sight (the ideal regime of the chapter: a pure
+log-distance law, no random LoS state).
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ def los_probability_inh_mixed(d: np.ndarray) -> np.ndarray:
     return np.where(d <= 1.2, 1.0, np.where(d < 6.5, near, far))
 
 
+#: How the LoS state of a link is drawn: 3GPP InH-Mixed probability, or always LoS.
+LOS_MODELS = ("inh-mixed", "always")
+
+
 @dataclass(frozen=True)
 class PathLossModel:
     """Eq. 1 of paper D; defaults are the 3GPP TR 38.901 InH fits evaluated at 2.4 GHz."""
@@ -38,6 +44,12 @@ class PathLossModel:
     d0_m: float = 1.0
     los_corr_m: float = 10.0
     d_min_m: float = 0.1  # avoids log(0) for a point on top of a beacon
+    los_model: str = "inh-mixed"  # "inh-mixed": 3GPP LoS probability; "always": LoS everywhere
+
+    def __post_init__(self) -> None:
+        if self.los_model not in LOS_MODELS:
+            raise ValueError(f"los_model={self.los_model!r} is not known; allowed: "
+                             f"{', '.join(LOS_MODELS)}")
 
     def mean_rssi(self, d: np.ndarray, los: np.ndarray) -> np.ndarray:
         """Mean RSSI in dBm at distance ``d``; NLoS loss never below LoS loss (as in 38.901)."""
@@ -58,11 +70,16 @@ def rssi_map(
     """Offline radio map on ``grid``: RSSI ``(n_beacons, grid.size)`` in dBm and the LoS mask.
 
     Each beacon link gets its own LoS field and its own shadowing field (independent links).
+    With ``model.los_model == "always"`` no LoS field is drawn, and with ``sigma_sh_db == 0`` no
+    shadowing: the map is then deterministic and ``rng`` is left untouched.
     """
     beacons = np.asarray(beacons, dtype=float)
     pts = grid.points
     d = np.hypot(pts[None, :, 0] - beacons[:, 0:1], pts[None, :, 1] - beacons[:, 1:2])
-    u = ndtr(correlated_field(grid, 1.0, model.los_corr_m, rng, len(beacons)))
-    los = u.reshape(len(beacons), -1) < los_probability_inh_mixed(d)
+    if model.los_model == "always":
+        los = np.ones(d.shape, dtype=bool)
+    else:
+        u = ndtr(correlated_field(grid, 1.0, model.los_corr_m, rng, len(beacons)))
+        los = u.reshape(len(beacons), -1) < los_probability_inh_mixed(d)
     shadow = correlated_field(grid, sigma_sh_db, d_sh_m, rng, len(beacons)).reshape(len(beacons), -1)
     return model.mean_rssi(d, los) + shadow, los
