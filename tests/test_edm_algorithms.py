@@ -386,3 +386,39 @@ def test_bad_input_raises_naming_the_parameter():
         triangle_test(Dm, 0, 1, 2, 3)
     with pytest.raises(ValueError, match="tolerance"):
         triangle_test(D, 0, 1, 2, 3, tolerance=-1.0)
+
+
+def test_iag_chained_variants_reanchored_do_not_drift():
+    """Aligning onto the latest iteration chains hundreds of alignments and the error grows
+    with the hops; re-anchoring onto the first frame (the default) keeps every iteration 1–2
+    hops away and the chained variants close to "mean"."""
+    X = random_points(0, 20)
+    E = noisy(edm(X), 0.5, seed=0, missing=0.1)
+    mean_rmse = position_errors(iag_resolve(E, variant="mean").X, X).rmse
+    for v in ("sequential", "combinations"):
+        latest = iag_resolve(E, variant=v, chain_target="latest", max_kept_iterations=None)
+        ref = iag_resolve(E, variant=v, max_kept_iterations=None)
+        assert ref.chain_target == "reference" and latest.chain_target == "latest"
+        hops_l = [it.hops for it in latest.iterations if it.aligned is not None]
+        hops_r = [it.hops for it in ref.iterations if it.aligned is not None]
+        assert max(hops_l) > 100 and max(hops_r) <= 3
+        assert sum(h == 0 for h in hops_r) == 1 and ref.iterations[0].hops == 0
+        e_l = position_errors(latest.X, X).rmse
+        e_r = position_errors(ref.X, X).rmse
+        assert e_r < e_l and e_r < 3 * mean_rmse, (v, e_r, e_l, mean_rmse)
+    # "mean" has no chain: every aligned iteration is one hop from the first frame
+    hops_m = {it.hops for it in iag_resolve(E, max_kept_iterations=None).iterations}
+    assert hops_m <= {0, 1, -1}
+
+
+@pytest.mark.parametrize("target", ["reference", "latest"])
+def test_iag_chain_targets_recover_an_exact_configuration(target):
+    X = random_points(3, 12)
+    for v in ("sequential", "combinations"):
+        r = iag_resolve(edm(X), variant=v, chain_target=target)
+        assert position_errors(r.X, X).rmse < 1e-6
+
+
+def test_iag_rejects_an_unknown_chain_target():
+    with pytest.raises(ValueError, match="chain_target='first' is not allowed"):
+        iag_resolve(edm(random_points(0, 5)), chain_target="first")
