@@ -11,6 +11,15 @@ same after the Wall Remover (``WR+MDS``), the Iterative Algebro-Geometric resolv
 missing pairs (``wSMACOF``), and trilateration from ``n_anchors`` APs of known position
 (``TRI``). Every method sees the same measured matrix, symmetrised by keeping the smaller of
 ``d_ij`` and ``d_ji`` (paper B keeps the best, typically smallest, range).
+
+Every result is kept per random floor plan (``plan``), so that "A is better than B" is
+decided by the interval of the paired difference over the same plans
+(:func:`paired_interval`, :func:`point_verdicts`, :mod:`ipsbook.stats`), not by comparing
+means. The Wall Remover's contractions are counted per plan against the simulator's ground
+truth (:func:`stretched_pairs`: which ranges walls or a planted stretch really lengthened):
+true and false positives (:func:`wr_counts`). ``NetworkConfig.planted_stretch`` gives the
+Wall Remover's premise (paper B, Sect. 5.1, Figs. 1/3): one interior range stretched, the
+others in line of sight.
 """
 
 from __future__ import annotations
@@ -21,19 +30,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...radio.ftm import FTMModel, random_aps, random_floor_plan, simulate_ranges
-from .core import complete_shortest_path, dilation_factors, position_errors, symmetrise
+from ... import stats as _stats
+from ...radio.ftm import FTMModel, FTMRanges, random_aps, random_floor_plan, simulate_ranges
+from .core import complete_shortest_path, dilation_factors, edm, position_errors, symmetrise
 from .mds import classical_mds
 from .smacof import smacof, smacof_sklearn
 from .trilateration import trilaterate_network
 
 METHODS = ("MDS", "WR+MDS", "IAG", "WR+IAG", "SMACOF", "wSMACOF", "TRI")
 SWEEPS = ("sigma_los", "n_walls", "n_aps", "p_missing")
+_NETWORK_FIELDS = ("width_m", "height_m", "n_aps", "n_walls", "n_anchors", "planted_stretch",
+                   "planted_min_tests")
 
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """One simulated network: floor size, APs, interior walls and the FTM error model."""
+    """One simulated network: floor size, APs, interior walls and the FTM error model.
+
+    ``planted_stretch`` > 1 multiplies **one interior range** by that factor after the
+    simulation (the Wall Remover's premise: one range stretched by an obstacle, the others
+    as the model gives them); *interior*: an inner segment of at least ``planted_min_tests``
+    contained quadruples of the exact distances over the measured pairs (what the Wall Remover
+    can test; 8 is the fewest it can contract at its defaults). 1.0: nothing planted.
+    """
 
     width_m: float = 50.0
     height_m: float = 50.0
@@ -41,22 +60,88 @@ class NetworkConfig:
     n_walls: int = 10
     n_anchors: int = 4
     model: FTMModel = field(default_factory=FTMModel)
+    planted_stretch: float = 1.0
+    planted_min_tests: int = 8
+
+    def __post_init__(self) -> None:
+        f = self.planted_stretch
+        if isinstance(f, bool) or not isinstance(f, (int, float, np.integer, np.floating)) or \
+                not np.isfinite(f) or f < 1.0:
+            raise ValueError(f"planted_stretch={f!r} is not allowed; allowed: a number >= 1 "
+                             "(1: nothing planted)")
+        k = self.planted_min_tests
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"planted_min_tests={k!r} is not allowed; allowed: an integer >= 1")
 
     def with_value(self, name: str, value: Any) -> NetworkConfig:
         """A copy with one sweep variable changed (a network field or an FTMModel field)."""
-        if name in ("width_m", "height_m", "n_aps", "n_walls", "n_anchors"):
+        if name in _NETWORK_FIELDS:
             return replace(self, **{name: value})
         if name in FTMModel.__dataclass_fields__:
             return replace(self, model=replace(self.model, **{name: value}))
-        allowed = ", ".join(("n_aps", "n_walls", "n_anchors", *FTMModel.__dataclass_fields__))
+        allowed = ", ".join((*_NETWORK_FIELDS, *FTMModel.__dataclass_fields__))
         raise ValueError(f"sweep variable {name!r} is not known; allowed: {allowed}")
 
 
+def interior_pairs(X: np.ndarray, measured: np.ndarray, min_tests: int = 8) -> np.ndarray:
+    """Pairs ``(m, 2)`` (``i < j``) that are an inner segment of at least ``min_tests``
+    contained quadruples of the exact distances of ``X`` over the ``measured`` pairs."""
+    from .wall_remover import contained_quadruples
+
+    D = np.where(measured | np.eye(len(X), dtype=bool), edm(X), np.nan)
+    Q = contained_quadruples(D, symmetrise=None)
+    n = len(X)
+    lo = np.minimum(Q[:, 3:4], Q[:, :3]).ravel()
+    hi = np.maximum(Q[:, 3:4], Q[:, :3]).ravel()
+    count = np.bincount(lo * n + hi, minlength=n * n).reshape(n, n)
+    return np.argwhere(np.triu(count >= min_tests, 1))
+
+
+def plant_stretch(
+    ranges: FTMRanges, X: np.ndarray, factor: float, rng: np.random.Generator,
+    min_tests: int = 8,
+) -> tuple[FTMRanges, tuple[int, int] | None]:
+    """Stretch one interior measured range (both directions) by ``factor``, drawn with ``rng``
+    among :func:`interior_pairs`; its dilation ``k`` is multiplied too (the ground truth).
+    Returns the new ranges and the pair (None when no range is interior: nothing planted)."""
+    measured = ~np.isnan(ranges.D) & ~np.isnan(ranges.D.T)
+    np.fill_diagonal(measured, False)
+    cand = interior_pairs(X, measured, min_tests)
+    if len(cand) == 0:
+        return ranges, None
+    i, j = (int(v) for v in cand[rng.integers(len(cand))])
+    D, k = ranges.D.copy(), ranges.k.astype(float).copy()
+    for a, b in ((i, j), (j, i)):
+        D[a, b] *= factor
+        k[a, b] *= factor
+    return replace(ranges, D=D, k=k), (i, j)
+
+
 def simulate_network(cfg: NetworkConfig, rng: np.random.Generator):
-    """Draw a floor plan, AP positions and one FTM campaign: ``(plan, X_true, FTMRanges)``."""
+    """Draw a floor plan, AP positions and one FTM campaign: ``(plan, X_true, FTMRanges)``
+    (with ``cfg.planted_stretch`` > 1, one interior range stretched, see :class:`NetworkConfig`)."""
     plan = random_floor_plan(rng, cfg.width_m, cfg.height_m, n_walls=cfg.n_walls)
     X = random_aps(rng, plan, cfg.n_aps)
-    return plan, X, simulate_ranges(plan, X, cfg.model, rng)
+    ranges = simulate_ranges(plan, X, cfg.model, rng)
+    if cfg.planted_stretch > 1.0:
+        ranges, _ = plant_stretch(ranges, X, cfg.planted_stretch, rng, cfg.planted_min_tests)
+    return plan, X, ranges
+
+
+def excess_stretch(ranges: FTMRanges, model: FTMModel) -> np.ndarray:
+    """``(n, n)`` the simulator's deterministic stretch of each range beyond the line-of-sight
+    model, ``(k − k_los)·d + walls·wall_bias`` metres (0 on the diagonal; noise not included)."""
+    ex = (ranges.k - model.k_los) * ranges.D_true + ranges.walls_eff * model.wall_bias
+    np.fill_diagonal(ex, 0.0)
+    return ex
+
+
+def stretched_pairs(ranges: FTMRanges, model: FTMModel) -> np.ndarray:
+    """``(n, n)`` symmetric bool: ranges that walls or a planted stretch really lengthened
+    (:func:`excess_stretch` > 0 in either direction) — the ground truth the Wall Remover's
+    contractions are counted against."""
+    ex = excess_stretch(ranges, model)
+    return (ex > 0) | (ex.T > 0)
 
 
 def _wall_remover(D: np.ndarray, wr_kw: dict[str, Any]):
@@ -117,13 +202,21 @@ def evaluate(
     seed: int = 0,
     wr_kw: dict[str, Any] | None = None,
     iag_kw: dict[str, Any] | None = None,
+    stretched: np.ndarray | None = None,
+    los_model: tuple[float, float] = (1.0, 0.0),
 ) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Score every method on one measured matrix: rows of (method, rmse, mean, unplaced, error).
 
-    Also returns the dilation-factor statistics before and after the Wall Remover. A method
-    that cannot run (e.g. a disconnected graph that no completion can fill) gets ``rmse`` NaN
-    and its reason in ``error``: failures are results too. ``wr_kw`` as for
-    :func:`~.wall_remover.wall_remover`.
+    Also returns the dilation-factor statistics before and after the Wall Remover and its
+    contractions (``wr_contractions``; ``wr_ranges``: distinct ranges contracted). With the
+    ground truth ``stretched`` (``(n, n)`` bool, :func:`stretched_pairs`), the contractions
+    are split into true positives (``wr_tp``: of a really stretched range) and false ones
+    (``wr_fp``), and ``stretch_before_m`` / ``stretch_after_m`` give the mean excess of the
+    really stretched ranges over the line-of-sight model ``k_los·d + bias_los``
+    (``los_model``) before and after the Wall Remover, and ``stretched_tests`` the mean number
+    of contained quadruples that tested them in its last pass. A method that cannot run (e.g. a
+    disconnected graph that no completion can fill) gets ``rmse`` NaN and its reason in
+    ``error``: failures are results too. ``wr_kw`` as for :func:`~.wall_remover.wall_remover`.
     """
     rows = []
     Ds = symmetrise(D, how="min")
@@ -135,6 +228,26 @@ def evaluate(
         k_after = dilation_factors(wr.D, X_true)
         stats["k_var_after"] = float(np.var(k_after)) if k_after.size else float("nan")
         stats["wr_contractions"] = float(len(wr.contractions))
+        stats["wr_ranges"] = float(len({(a, b) for a, b, _ in wr.contractions}))
+        if stretched is not None:
+            st = np.asarray(stretched, dtype=bool)
+            if st.shape != Ds.shape:
+                raise ValueError(f"stretched has shape {st.shape}; it must match D's "
+                                 f"{Ds.shape}")
+            hits = [bool(st[a, b]) for a, b, _ in wr.contractions]
+            stats["wr_tp"] = float(sum(hits))
+            stats["wr_fp"] = float(len(hits) - sum(hits))
+            sel = np.triu(st & ~np.isnan(Ds), 1)
+            k_los, bias = los_model
+            expected = k_los * edm(X_true) + bias
+            stats["n_stretched"] = float(sel.sum())
+            # quadruples testing the really stretched ranges (last pass): 0 = untestable
+            stats["stretched_tests"] = float(np.mean(wr.n_evaluated[sel])) if sel.any() \
+                else float("nan")
+            stats["stretch_before_m"] = float(np.mean((Ds - expected)[sel])) if sel.any() \
+                else float("nan")
+            stats["stretch_after_m"] = float(np.mean((wr.D - expected)[sel])) if sel.any() \
+                else float("nan")
     anchors = (np.arange(n_anchors), X_true[:n_anchors])  # APs are in random order already
     for m in methods:
         try:
@@ -187,7 +300,9 @@ def sweep(
             rng = np.random.default_rng([seed, p])
             _, X, ranges = simulate_network(cfg, rng)
             rows, stats = evaluate(ranges.D, X, methods=methods, n_anchors=cfg.n_anchors,
-                                   seed=seed, wr_kw=kw, iag_kw=iag_kw)
+                                   seed=seed, wr_kw=kw, iag_kw=iag_kw,
+                                   stretched=stretched_pairs(ranges, cfg.model),
+                                   los_model=(cfg.model.k_los, cfg.model.bias_los))
             nlos = float(np.mean(~ranges.los[np.triu_indices(len(X), 1)]))
             missing = float(np.mean(ranges.missing[np.triu_indices(len(X), 1)]))
             for r in rows:
@@ -214,3 +329,245 @@ def summarise(results: pd.DataFrame, *, n_boot: int = 400, seed: int = 0) -> pd.
         rows.append({"sweep": sw, "value": val, "method": m, "rmse_m": mean, "ci_low_m": lo,
                      "ci_high_m": hi, "failed": int((~np.isfinite(r)).sum()), "n_plans": len(r)})
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Paired comparisons over the same random floor plans, and the Wall Remover's counts
+
+VERDICTS = ("A better", "B better", "unresolved", "one plan")
+
+
+def _per_plan(results: pd.DataFrame, sweep: str | None, value: Any, metric: str) -> pd.DataFrame:
+    r = results
+    if sweep is not None:
+        r = r[r.sweep == sweep]
+    if value is not None:
+        r = r[r.value == value]
+    if r.empty:
+        raise ValueError(f"no results for sweep={sweep!r}, value={value!r}; allowed: the "
+                         f"sweeps and values in the results")
+    return r.pivot_table(index="plan", columns="method", values=metric, aggfunc="first",
+                         dropna=False)
+
+
+def paired_interval(
+    results: pd.DataFrame, a: str, b: str, *, sweep: str | None = None, value: Any = None,
+    metric: str = "rmse_m", method: str = "monte-carlo",
+) -> _stats.Interval:
+    """Interval of the mean of ``a − b`` (``metric`` of two methods) over the plans where both
+    ran (paired: the same floor plans, APs and ranges), from :func:`sweep` results."""
+    t = _per_plan(results, sweep, value, metric)
+    for m in (a, b):
+        if m not in t.columns:
+            raise ValueError(f"method {m!r} is not in the results; allowed: {list(t.columns)}")
+    ok = t[a].notna() & t[b].notna()
+    if not ok.any():
+        raise ValueError(f"{a} and {b} never both ran at sweep={sweep!r}, value={value!r}")
+    return _stats.paired_difference(t[a][ok].to_numpy(), t[b][ok].to_numpy(), method)
+
+
+def _verdict(iv: _stats.Interval) -> str:
+    if iv.n < 2:
+        return "one plan"
+    return {-1: "A better", 1: "B better", 0: "unresolved"}[iv.side(0.0)]
+
+
+def point_verdicts(
+    results: pd.DataFrame, sweep: str, a: str, others: tuple[str, ...],
+    values: tuple[Any, ...] | None = None, *, metric: str = "rmse_m",
+) -> pd.DataFrame:
+    """Per sweep point and per method ``B`` in ``others``: the interval of ``a − B`` (lower is
+    better) over the plans, and the verdict (:data:`VERDICTS`: "A better" when the whole 95 %
+    interval is below 0, "B better" above, "unresolved" when it straddles 0)."""
+    vals = sorted(results[results.sweep == sweep].value.unique()) if values is None else values
+    rows = []
+    for v in vals:
+        for b in others:
+            iv = paired_interval(results, a, b, sweep=sweep, value=v, metric=metric)
+            rows.append({"sweep": sweep, "value": v, "A": a, "B": b, "mean_diff_m": iv.mean,
+                         "ci_low_m": iv.lo, "ci_high_m": iv.hi, "n_plans": iv.n,
+                         "verdict": _verdict(iv)})
+    return pd.DataFrame(rows)
+
+
+def verdict_counts(verdicts: pd.DataFrame) -> dict[str, int]:
+    """Sweep points by outcome for "A beats every B": ``won`` (A better than every B),
+    ``lost`` (some B better), ``unresolved`` (the rest), ``points``."""
+    won = lost = unresolved = 0
+    for _, g in verdicts.groupby("value"):
+        if (g.verdict == "A better").all():
+            won += 1
+        elif (g.verdict == "B better").any():
+            lost += 1
+        else:
+            unresolved += 1
+    return {"points": won + lost + unresolved, "won": won, "lost": lost, "unresolved": unresolved}
+
+
+def wr_counts(results: pd.DataFrame) -> pd.DataFrame:
+    """The Wall Remover per sweep point: plans, plans where it contracted something
+    (``plans_acted``), contractions (total and per plan), true and false positives against
+    the simulator's ground truth (``tp``, ``fp``), distinct ranges contracted, the variance
+    of ``k``, the mean excess of the really stretched ranges before and after, and the
+    quadruples that tested them (``stretched_tests``, mean over ranges and plans)."""
+    need = {"wr_contractions", "k_var_before", "k_var_after"}
+    if not need <= set(results.columns):
+        raise ValueError(f"results lack {sorted(need - set(results.columns))}: run the sweep "
+                         "with a WR+ method")
+    per = results.drop_duplicates(["sweep", "value", "plan"])
+    rows = []
+    for (sw, v), g in per.groupby(["sweep", "value"], sort=True):
+        c = g.wr_contractions.to_numpy()
+        row = {"sweep": sw, "value": v, "plans": len(g), "plans_acted": int((c > 0).sum()),
+               "contractions": int(c.sum()), "per_plan": float(c.mean()),
+               "ranges": int(g.get("wr_ranges", pd.Series(0)).sum())}
+        for col in ("wr_tp", "wr_fp"):
+            row[col[3:]] = int(g[col].sum()) if col in g else 0
+        for col in ("k_var_before", "k_var_after", "stretch_before_m", "stretch_after_m",
+                    "stretched_tests", "nlos_share"):
+            if col in g:
+                row[col] = float(g[col].mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def acted_values(counts: pd.DataFrame, sweep: str) -> tuple[Any, ...]:
+    """Sweep points where the Wall Remover contracted at least one range."""
+    c = counts[(counts.sweep == sweep) & (counts.contractions > 0)]
+    return tuple(c.value)
+
+
+def per_plan_stat(results: pd.DataFrame, sweep: str, values: tuple[Any, ...],
+                  column: str) -> np.ndarray:
+    """One plan-level statistic (e.g. ``k_var_before``) per plan at the given sweep points."""
+    per = results.drop_duplicates(["sweep", "value", "plan"])
+    per = per[(per.sweep == sweep) & per.value.isin(values)]
+    return per.sort_values(["value", "plan"])[column].to_numpy(dtype=float)
+
+
+def growth_interval(
+    results: pd.DataFrame, sweep: str, a: str, b: str, lo: Any, hi: Any,
+) -> tuple[_stats.Interval, dict[str, float]]:
+    """How much faster ``a``'s error grows than ``b``'s from ``lo`` to ``hi``: per plan index,
+    ``ln(r_a(hi)/r_a(lo)) − ln(r_b(hi)/r_b(lo))`` (plan ``p`` uses the random stream
+    ``(seed, p)`` at both points), its Monte-Carlo interval, and each method's mean growth
+    factor (ratio of the mean RMSEs)."""
+    t_lo, t_hi = (_per_plan(results, sweep, v, "rmse_m") for v in (lo, hi))
+    g = {m: np.log(t_hi[m] / t_lo[m]) for m in (a, b)}
+    d = (g[a] - g[b]).to_numpy(dtype=float)
+    factor = {m: float(t_hi[m].mean() / t_lo[m].mean()) for m in (a, b)}
+    return _stats.mean_interval(d, "monte-carlo"), factor
+
+
+# --------------------------------------------------------------------------------------------
+# Fig. 1 over many layouts, IAG's alignment variants, real networks
+
+
+def fig1_spread(
+    n_realisations: int, seed: int = 0, *, n_aps: int = 8, side_m: float = 20.0,
+    factor: float = 1.4,
+) -> pd.DataFrame:
+    """Fig. 1's experiment repeated: ``n_aps`` APs uniform in a ``side_m`` square, exact ranges
+    but one pair (drawn at random) stretched by ``factor``; per realisation, the RMS error of
+    classical MDS and of weighted SMACOF (all pairs weight 1) on the APs *other* than the
+    stretched pair (``mds_other_m``, ``wsmacof_other_m``) and on the pair itself, after aligning
+    the whole network, and MDS's share of squared error off the pair."""
+    if not isinstance(n_realisations, (int, np.integer)) or n_realisations < 1:
+        raise ValueError(f"n_realisations={n_realisations!r} must be an integer >= 1")
+    if not factor > 1.0:
+        raise ValueError(f"factor={factor!r} must be > 1 (a stretch)")
+    rows = []
+    for r in range(int(n_realisations)):
+        rng = np.random.default_rng([seed, 0xF1, r])
+        X = rng.uniform(0.0, side_m, (n_aps, 2))
+        i, j = sorted(int(v) for v in rng.choice(n_aps, 2, replace=False))
+        D = edm(X)
+        D[i, j] = D[j, i] = factor * D[i, j]
+        others = np.setdiff1d(np.arange(n_aps), [i, j])
+        e_mds = position_errors(classical_mds(D, 2).X, X).errors
+        e_w = position_errors(smacof(D, 2, seed=seed).X, X).errors
+        rows.append({
+            "realisation": r, "i": i, "j": j,
+            "mds_other_m": float(np.sqrt(np.mean(e_mds[others] ** 2))),
+            "wsmacof_other_m": float(np.sqrt(np.mean(e_w[others] ** 2))),
+            "mds_pair_m": float(np.sqrt(np.mean(e_mds[[i, j]] ** 2))),
+            "wsmacof_pair_m": float(np.sqrt(np.mean(e_w[[i, j]] ** 2))),
+            "mds_share_off_pair": float((e_mds[others] ** 2).sum() / (e_mds**2).sum()),
+        })
+    return pd.DataFrame(rows)
+
+
+def iag_variant_study(
+    cfg: NetworkConfig, n_plans: int, seed: int = 0, *,
+    variants: tuple[str, ...] = ("mean", "combinations", "sequential"),
+    targets: tuple[str, ...] = ("reference", "latest"), progress: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """IAG's alignment variants on ``n_plans`` simulated networks (plan ``p``: stream
+    ``(seed, p)``, as in :func:`sweep`). Returns per (plan, variant, target) the RMSE and the
+    longest chain (``max_hops``), and per aligned iteration its hops from the first frame and
+    its error there (``iteration_error_m``: RMS distance of its aligned positions to the true
+    ones carried into the first iteration's frame by a rigid fit on that iteration's sensors).
+    ``"mean"`` has no chain, so it is run once (target ``"reference"``)."""
+    from ...progress import tqdm
+    from .core import align
+    from .iag import iag_resolve
+
+    if not isinstance(n_plans, (int, np.integer)) or n_plans < 1:
+        raise ValueError(f"n_plans={n_plans!r} must be an integer >= 1")
+    rows, its = [], []
+    combos = [(v, t) for v in variants for t in (("reference",) if v == "mean" else targets)]
+    for p in tqdm(range(n_plans), desc="IAG variants", unit="plan", disable=not progress,
+                  leave=False):
+        _, X, ranges = simulate_network(cfg, np.random.default_rng([seed, p]))
+        for v, t in combos:
+            res = iag_resolve(ranges.D, variant=v, chain_target=t, seed=seed,
+                              max_kept_iterations=None)
+            rows.append({"plan": p, "variant": v, "target": t,
+                         "rmse_m": position_errors(res.X, X).rmse,
+                         "max_hops": max((it.hops for it in res.iterations), default=0)})
+            first = next((it for it in res.iterations if it.hops == 0), None)
+            if first is None:
+                continue
+            _, R, tr = align(X[first.points], first.aligned)
+            Xf = X @ R + tr
+            for it in res.iterations:
+                if it.aligned is not None:
+                    e = float(np.sqrt(np.mean(np.sum((it.aligned - Xf[it.points]) ** 2, 1))))
+                    its.append({"plan": p, "variant": v, "target": t, "hops": it.hops,
+                                "iteration_error_m": e})
+    return pd.DataFrame(rows), pd.DataFrame(its)
+
+
+def hop_bins(iterations: pd.DataFrame) -> pd.DataFrame:
+    """Mean iteration error by hops from the first frame, in bins 0, 1, 2–3, 4–7, … (powers of 2)."""
+    h = iterations.hops.to_numpy()
+    lo = np.where(h <= 0, 0, 2 ** np.floor(np.log2(np.maximum(h, 1))).astype(int))
+    g = iterations.assign(hops_from=lo).groupby(["variant", "target", "hops_from"])
+    out = g.iteration_error_m.agg(["mean", "size"]).reset_index()
+    return out.rename(columns={"mean": "iteration_error_m", "size": "iterations"})
+
+
+def real_errors(
+    D: np.ndarray, X_true: np.ndarray, is_ap: np.ndarray, *, seed: int = 0,
+    wr_kw: dict[str, Any] | None = None, iag_kw: dict[str, Any] | None = None,
+    methods: tuple[str, ...] = METHODS,
+) -> tuple[pd.DataFrame, str, int]:
+    """Per-node errors of every method on one real network (APs of known position): a wide
+    table (one row per non-AP node, one column per method, NaN: the method failed or left it
+    unplaced), the failures' reasons, and the Wall Remover's contractions. TRI trilaterates
+    from the APs; the others place the whole network, aligned onto the truth."""
+    from .wall_remover import wall_remover
+
+    is_ap = np.asarray(is_ap, dtype=bool)
+    wr = wall_remover(symmetrise(D, how="min"), **dict(wr_kw or {}))
+    anchors = (np.flatnonzero(is_ap), X_true[is_ap])
+    cols, notes = {}, []
+    for m in methods:
+        try:
+            X = solve(m, D, anchors=anchors, seed=seed, wr_kw=wr_kw, iag_kw=iag_kw,
+                      corrected=wr.D)
+            cols[m] = position_errors(X, X_true).errors[~is_ap]
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            cols[m] = np.full(int((~is_ap).sum()), np.nan)
+            notes.append(f"{m}: {str(exc)[:80]}")
+    return pd.DataFrame(cols), "; ".join(notes), len(wr.contractions)
