@@ -153,6 +153,8 @@ grid = scenario.test_grid
 fig = figs.binary_maps(layout2, real2)
 out.figure(fig, "fig2_binary_maps")
 plt.show()
+
+# %% tags=["nbval-check-output"]
 ideal_bits2 = layout2.ideal_bits(grid.points)
 near_border = {r: bfp.distance_to_real_border(real2[r]) <= 1.0 for r in REGIMES}
 map_stats = out.table(pd.DataFrame([
@@ -232,6 +234,8 @@ maps = {k: v.mean(axis=0) for k, v in draws.items()}
 fig = figs.error_maps(maps, real2, sigma_w)
 out.figure(fig, "fig3b_error_map_ocd")
 plt.show()
+
+# %% tags=["nbval-check-output"]
 border_err = out.table(pd.DataFrame([
     {"regime": r, "Δ [dB]": d, "share of area within 1 m of a real border": near_border[r].mean(),
      "mean error near borders [m]": m[near_border[r]].mean(),
@@ -278,11 +282,11 @@ fits = {(r, lay, g): rules.optimal_delta_fit(sim, {"regime": r, "layout": lay, "
         for r in REGIMES for lay in ("2x2", "4x4") for g in bfp.DESIGNS}
 fit_table = out.table(pd.DataFrame([
     {"regime": r, "layout": lay, "design": g,
-     "Δ* at each σ_W [dB]": " ".join(f"{d:g}" for d in f.delta_star),
+     f"Δ* [dB] at σ_W = {', '.join(f'{s:g}' for s in f.sigma_w)} dB":
+         " ".join(f"{d:g}" for d in f.delta_star),
      "a [dB]": round(f.a, 2), "b": round(f.b, 2), "b 95% low": round(f.b_interval.lo, 2),
      "b 95% high": round(f.b_interval.hi, 2), "edge": sum(f.at_edge)}
     for (r, lay, g), f in fits.items()]), "optimal_delta_fit")
-display(Markdown(f"σ_W = {', '.join(f'{s:g}' for s in sigma_ws)} dB"))
 fit_table
 
 # %% [markdown]
