@@ -50,8 +50,9 @@
 #   expression). The old rule "meta-metric < 0.95" could not fail in practice; it is replaced
 #   by one that can (Study 2).
 # * *kNN ranks* are **tie-aware**: methods whose paired-bootstrap interval of the difference of
-#   errors (over the same queries) contains 0 share a rank; before, "rank 2 of 4" came from a
-#   floating-point tie-break between two methods with the same 7.834 error.
+#   errors (over the same queries) contains 0 share a rank; before, the meta-metric's "rank 2
+#   of 4" came from a floating-point tie-break with cosine, whose kNN errors it shares (both
+#   about 7.83 m), since the GP had returned cosine itself.
 # * Every "A is better than B" is decided by the **interval of the paired difference**
 #   (`claims.difference`), not by comparing two numbers; every claim states its protocol.
 # * *Units*: UJIIndoorLoc's coordinates are Web Mercator (EPSG:3857), whose "metres" are about
