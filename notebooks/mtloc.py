@@ -294,9 +294,44 @@ display(Markdown(
     f"error is {100 * gain.min():+.1f}% to {100 * gain.max():+.1f}% below the mean-position "
     f"predictor's across the {len(gain)} runs (positive: better). " + (
         "It is no real improvement: under this profile the transferred LSTM carries no "
-        "position information, and the transfer relations below compare models whose IMU "
-        "branch adds nothing (Fig. 5: wiping the IMU input leaves the error flat)."
+        "position information, so the claims about what transfer and fine-tuning do are *not "
+        "comparable* here (Fig. 5: wiping the IMU input leaves the error flat)."
         if IMU_INERT else "It beats the constant predictor in most runs.")))
+
+# %% [markdown]
+# (mtloc-rounds)=
+# ### Table IV on the authors' own rounds
+#
+# Paper E pre-trains its IMU-LSTM on rounds of one route, the setting of its first author's
+# IPIN 2019 paper, whose logs are public: five rounds of one ~118 m closed route
+# (`uoe-rounds`; `ipsbook.data.uoe`). Here the IMU-LSTM is pre-trained round-wise — train on
+# three rounds, pick the best epoch on the next one, test on the one left out — with the same
+# settings as above, and set beside the mean-position predictor (the mean of the training
+# rounds' positions). It *beats* it when the test windows' error is below 90 % of the
+# constant's, with a bootstrap interval over 10 s blocks of the round (neighbouring windows
+# overlap by 90 %). The rounds' Wi-Fi records mostly repeat cached scans (4–8 distinct scans
+# per round, in the summary below), so no Wi-Fi claim is judged on this set; a Wi-Fi kNN is
+# shown for context only.
+
+# %%
+import ipsbook.data.uoe
+from ipsbook.methods.mtloc import rounds as uoe_rounds
+
+round_seeds = seeds[:1] if profile in ("smoke", "quick") else seeds
+# smoke: three rounds and a sample every second (every code path, in seconds)
+all_rounds = list(ipsbook.data.uoe.load_rounds())
+loro = uoe_rounds.leave_one_round_out(
+    rounds=all_rounds[:3] if profile == "smoke" else all_rounds, config=settings.pretrain,
+    seeds=round_seeds, num_threads=1, step_s=1.0 if profile == "smoke" else 0.1)
+out.table(loro.summary, "rounds_summary")
+display(Markdown(f"**The rounds** (Table II-style; {len(round_seeds)} seed(s) of the LSTM "
+                 f"under `{profile}`)."))
+display(loro.summary.style.hide(axis="index").format(precision=1))
+out.table(loro.comparison, "rounds_table4")
+loro.comparison.round(2)
+
+# %% tags=["nbval-check-output"]
+loro.overall.round(2)
 
 # %% [markdown]
 # (mtloc-table5)=
@@ -612,10 +647,12 @@ SENS = None if profile == "paper" else (
     f"{len(seeds)} seed(s) under {profile} (paper profile: {paper_sizes.target['epochs']} / "
     f"{paper_sizes.pretrain['epochs']} epochs, {len(paper_sizes.seeds)} seeds); the ordering of "
     "close models can change with longer training")
-# the claims about what transfer does, when the pre-trained LSTM learned no position (Table IV)
-TSENS = SENS if not (SENS and IMU_INERT) else (
-    SENS + "; and the pre-trained IMU-LSTM was no better than predicting the mean position in "
-    "most runs (Table IV), so the transferred LSTM carried no position information")
+# the claims about what transfer does: judged only where the pre-trained LSTM learned
+# something (Table IV: beats the mean-position predictor by more than 5 % in most runs)
+TSENS = SENS
+INERT_REASON = ("the pre-trained IMU-LSTM learned no position: it did not beat the "
+                "mean-position predictor by more than 5 % on its own validation data in most "
+                "runs (Table IV), so the transferred LSTM carried nothing to judge")
 mean = test.groupby(["direction", "model", "rate"]).error_m.mean()
 seed_mean = test.groupby(["direction", "model", "rate", "seed"]).error_m.mean()
 
@@ -638,6 +675,14 @@ def better(d: str, a: tuple, b: tuple) -> tuple[bool, str, stats.Interval]:
     text = (f"{mean[(d, *a)]:.2f} vs {mean[(d, *b)]:.2f} m, lower in {wins} of {len(sa)} seeds, "
             f"difference {iv.describe('m')}")
     return ok, text, iv
+
+
+def inert(artefact, quantity, statement, *args, ours="", why_not="", **kw) -> None:
+    """A claim about what transfer does, when the pre-trained LSTM learned nothing."""
+    if not ours and len(args) >= 2 and isinstance(args[1], str):
+        ours = args[1]  # relation(..., holds, ours)
+    keep = {k: kw[k] for k in ("anchor", "profile_sensitive", "protocol") if k in kw}
+    C.not_comparable(artefact, quantity, statement, ours or "—", INERT_REASON, **keep)
 
 
 def one_seed(artefact, quantity, statement, holds, ours, *, why_not="", **kw) -> None:
@@ -677,7 +722,7 @@ for d in DIRS:
                        "rule": "pooled mean at 62.5% at most 15% above that at 100%",
                        "interval": "none: pooled means over the seeds"})
         _, text, iv = better(d, ("finetune", 0.625), ("scratch", 1.0))
-        C.difference("Table V", f"{d}: 62.5% fine-tuned vs trained from scratch on 100%",
+        (inert if IMU_INERT else C.difference)("Table V", f"{d}: 62.5% fine-tuned vs trained from scratch on 100%",
                      "fine-tuning on 62.5% beats training from scratch on all the data "
                      "(paper: 1.56 vs 2.39 m)", iv, unit="m", ours=text.split(", difference")[0],
                      anchor="mtloc-table5", profile_sensitive=TSENS, protocol={
@@ -686,7 +731,8 @@ for d in DIRS:
     if 0.125 in ft:
         ok0, text0, _ = better(d, ("scratch", 1.0), ("transfer", 0.0))
         ok1, text1, _ = better(d, ("scratch", 1.0), ("finetune", 0.125))
-        relation("Table V", f"{d}: from scratch vs 0% (transferred) and vs 12.5%",
+        (inert if IMU_INERT else relation)(
+                   "Table V", f"{d}: from scratch vs 0% (transferred) and vs 12.5%",
                    "0% and 12.5% are worse than training from scratch (paper: 3.35, 3.34 vs "
                    "2.39 m)", ok0 and ok1, f"scratch vs 0%: {text0}; vs 12.5%: {text1}",
                    why_not="an interval of from-scratch minus 0% or 12.5% is not wholly below 0",
@@ -697,7 +743,8 @@ for d in DIRS:
     t6d = t6[t6.direction == d].set_index("modality")
     ws = wiped_seed.loc[d]
     wins = int((ws.loc["finetune"] < ws.loc["transfer"]).sum())
-    C.difference("Table VI", f"{d}: mean error with {100 * wipe_at:g}% of each modality wiped, "
+    (inert if IMU_INERT else C.difference)(
+                 "Table VI", f"{d}: mean error with {100 * wipe_at:g}% of each modality wiped, "
                  "averaged over modalities", "the fine-tuned model beats the transferred one "
                  "(paper: 2.92 vs 5.21 m)",
                  stats.mean_interval((ws.loc["finetune"] - ws.loc["transfer"]).to_numpy(),

@@ -226,8 +226,9 @@ class ClaimSet:
         want = -1 if better == "lower" else 1
         side = interval.side(margin)
         text = interval.describe(unit)
+        edge = f"{-want * margin:+g}" if margin else "0"
         rule = (f"{interval.level:.0%} interval of A − B wholly "
-                f"{'below' if want < 0 else 'above'} {-want * margin:+g}{' ' + unit if unit else ''}")
+                f"{'below' if want < 0 else 'above'} {edge}{' ' + unit if unit else ''}")
         proto = {"interval": text, "rule": rule, **dict(protocol or {})}
         kw = dict(artefact=artefact, quantity=quantity, paper_value=statement,
                   ours=f"{ours}; {text}" if ours else text,
