@@ -608,5 +608,8 @@ C.difference("Study 3", "spearman of the log-ratio embedding vs the best classic
 # ## Scorecard for this chapter
 
 # %% tags=["nbval-check-output"]
+print(out.claims.verdicts())
+
+# %% tags=["nbval-check-output"]
 scorecard = out.finish()
 scorecard[["artefact", "quantity", "paper_value", "ours", "status"]]
