@@ -213,8 +213,9 @@ def evaluate(
     are split into true positives (``wr_tp``: of a really stretched range) and false ones
     (``wr_fp``), and ``stretch_before_m`` / ``stretch_after_m`` give the mean excess of the
     really stretched ranges over the line-of-sight model ``k_los·d + bias_los``
-    (``los_model``) before and after the Wall Remover, and ``stretched_tests`` the mean number
-    of contained quadruples that tested them in its last pass. A method that cannot run (e.g. a
+    (``los_model``) before and after the Wall Remover, ``stretched_tests`` the mean number of
+    contained quadruples that tested them in its last pass and ``stretched_flagged`` the share
+    of those that flagged them (stretch above ε). A method that cannot run (e.g. a
     disconnected graph that no completion can fill) gets ``rmse`` NaN and its reason in
     ``error``: failures are results too. ``wr_kw`` as for :func:`~.wall_remover.wall_remover`.
     """
@@ -244,6 +245,10 @@ def evaluate(
             # quadruples testing the really stretched ranges (last pass): 0 = untestable
             stats["stretched_tests"] = float(np.mean(wr.n_evaluated[sel])) if sel.any() \
                 else float("nan")
+            # ... and the share of those tests that flagged them (NaN: never tested)
+            tested = sel & wr.testable
+            stats["stretched_flagged"] = float(np.mean(wr.probability[tested])) \
+                if tested.any() else float("nan")
             stats["stretch_before_m"] = float(np.mean((Ds - expected)[sel])) if sel.any() \
                 else float("nan")
             stats["stretch_after_m"] = float(np.mean((wr.D - expected)[sel])) if sel.any() \
@@ -409,7 +414,8 @@ def wr_counts(results: pd.DataFrame) -> pd.DataFrame:
     (``plans_acted``), contractions (total and per plan), true and false positives against
     the simulator's ground truth (``tp``, ``fp``), distinct ranges contracted, the variance
     of ``k``, the mean excess of the really stretched ranges before and after, and the
-    quadruples that tested them (``stretched_tests``, mean over ranges and plans)."""
+    quadruples that tested them (``stretched_tests``, mean over ranges and plans) and the share
+    of those tests that flagged them (``stretched_flagged``)."""
     need = {"wr_contractions", "k_var_before", "k_var_after"}
     if not need <= set(results.columns):
         raise ValueError(f"results lack {sorted(need - set(results.columns))}: run the sweep "
@@ -424,7 +430,7 @@ def wr_counts(results: pd.DataFrame) -> pd.DataFrame:
         for col in ("wr_tp", "wr_fp"):
             row[col[3:]] = int(g[col].sum()) if col in g else 0
         for col in ("k_var_before", "k_var_after", "stretch_before_m", "stretch_after_m",
-                    "stretched_tests", "nlos_share"):
+                    "stretched_tests", "stretched_flagged", "nlos_share"):
             if col in g:
                 row[col] = float(g[col].mean())
         rows.append(row)
