@@ -659,5 +659,8 @@ C.fact("Sect. 1, 7 (not measured in the paper)",
 # ## Scorecard for this chapter
 
 # %% tags=["nbval-check-output"]
+print(out.claims.verdicts())
+
+# %% tags=["nbval-check-output"]
 scorecard = out.finish()
 scorecard[["artefact", "quantity", "paper_value", "ours", "status"]]
