@@ -234,3 +234,28 @@ def test_mtloc_training_view() -> None:
     assert view.growth is not None and view.growth.fits["mtloc_scratch"] == (1.0, 2e-4)
     assert view.growth.series["mtloc_scratch"] == ([100, 400], [0.02, 0.08])
     assert any("`paper` profile" in c for c, _ in view.tables)
+
+
+def test_frozen_reference_results_render_beside_local_ones(tmp_path: Path) -> None:
+    from ipsbook import freeze, runner
+
+    root = tmp_path / "proj"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "toy"\n')
+    bench = _write_results(root / "benchmarks" / "results", _bfp_search())
+    project = runner.open_project(root)
+    dest_dir = freeze.freeze_bench(project=project)
+    assert (dest_dir / "bfp_search.json").is_file() and freeze.verify(project) == []
+    # a fresh checkout: no local results, the frozen ones are shown, labelled
+    for f in bench.glob("*"):
+        f.unlink()
+    dest = tmp_path / "book" / "performance.md"
+    write_performance_page(bench, tmp_path / "no-runs", "quick", dest, reference_dir=dest_dir)
+    text = dest.read_text()
+    assert "no local benchmark tables or plots here. The reference machine's results are " \
+           "below (frozen)." in text
+    assert "## Reference machine (frozen)" in text and "(bfp_search-bench-ref)=" in text
+    assert "Test CPU 9000, 2 cores, run on 2026-01-01" in text
+    assert "MANIFEST" not in text  # the bundle's checksums are no benchmark
+    with pytest.raises(freeze.FreezeError, match="run `make bench` first"):
+        freeze.freeze_bench(project=project)
