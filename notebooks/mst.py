@@ -207,8 +207,9 @@ display(Markdown(
     f"{len(estimated)} runs, estimated {estimated.seconds.sum() / 60:.0f} CPU-minutes "
     f"(this machine's measured epoch times, one thread per run), about "
     f"{estimated.seconds.sum() / 60 / n_workers:.0f} minutes on {n_workers} worker(s)."))
+# the bar over the runs is also what `ipsbook run` prints to a log every 30 s (make book | tee)
 res = experiment.run_all(settings, experiment.TABLES, artefacts_dir=ARTEFACTS, workers=n_workers,
-                         progress=False)
+                         progress=True)
 errors = res.errors
 
 # %% [markdown]
