@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .freeze import BENCH, BundleState, bundle_state, results_root
 from .performance import write_performance_page
 from .profiles import check_profile
 from .provenance import SOURCES_DIR, ProvenanceError, write_chapter
 from .runner import Project, _as_project, available_notebooks
-from .freeze import BENCH, BundleState, bundle_state, results_root
 from .scorecard import write_scorecard_page
 
 CHAPTERS_DIR = Path("book") / "chapters"

@@ -271,13 +271,11 @@ def bundle_state(project: Project, profile: str, name: str) -> BundleState:
     if not old:
         return BundleState(name, profile, "stale", ["no inputs recorded"], record, folder)
     nb_path = project.notebooks_dir / f"{name}.py"
-    now = chapter_inputs.inputs_now(
-        root=project.root, package_dir=_package_dir(project), name=name, profile=profile,
+    why = chapter_inputs.changes_since(
+        old, root=project.root, package_dir=_package_dir(project), name=name, profile=profile,
         parameters=old.get("parameters") or {},
         notebook_text=nb_path.read_text(encoding="utf-8") if nb_path.is_file() else None,
-        modules=list(old.get("modules") or {}), datasets=list(old.get("data") or {}),
     )
-    why = chapter_inputs.changes(old, now)
     return BundleState(name, profile, "stale" if why else "current", why, record, folder)
 
 

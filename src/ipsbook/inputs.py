@@ -22,9 +22,11 @@ __all__ = [
     "RECORD_FILE",
     "RECORD_TAG",
     "changes",
+    "changes_since",
     "digest",
     "file_sha256",
     "inputs_now",
+    "profile_sizes",
     "read_record",
     "record_cell_source",
 ]
@@ -99,7 +101,8 @@ def module_keys(paths: Iterable[str], package_dir: Path) -> list[str]:
     return sorted(keys)
 
 
-def _profile_sizes(name: str, profile: str) -> Any:
+def profile_sizes(name: str, profile: str) -> Any:
+    """The sizes ``profile`` gives chapter ``name`` (None for a notebook without sizes)."""
     from .profiles import ProfileError, resolve
 
     try:
@@ -143,10 +146,24 @@ def inputs_now(
         "modules": {k: file_sha256(_module_path(k, package_dir)) for k in modules},
         "parameters": dict(parameters),
         "profile": profile,
-        "profile_sizes": _profile_sizes(name, profile),
+        "profile_sizes": profile_sizes(name, profile),
         "data": data,
         "lock": {LOCK_FILE: file_sha256(root / LOCK_FILE)},
     })
+
+
+def changes_since(
+    old: Mapping[str, Any], *, root: Path, package_dir: Path, name: str, profile: str,
+    parameters: Mapping[str, Any], notebook_text: str | None = None,
+) -> list[str]:
+    """What changed in the checkout at ``root`` since a run recorded the inputs ``old``: the
+    same modules and datasets are looked at again (:func:`changes`; empty: nothing)."""
+    now = inputs_now(
+        root=root, package_dir=package_dir, name=name, profile=profile, parameters=parameters,
+        notebook_text=notebook_text, modules=list(old.get("modules") or {}),
+        datasets=list(old.get("data") or {}),
+    )
+    return changes(old, now)
 
 
 def digest(inputs: Mapping[str, Any]) -> str:

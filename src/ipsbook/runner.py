@@ -584,7 +584,7 @@ def plan_runs(
         values["profile"] = profile
         key = compute_cache_key(
             nb.text, values, profile, lock_text=lock_text,
-            profile_sizes=chapter_inputs._profile_sizes(nb.name, profile),
+            profile_sizes=chapter_inputs.profile_sizes(nb.name, profile),
         )
         plans.append(RunPlan(nb, profile, overrides[nb.name], values, key, proj, git))
     return plans
@@ -1084,13 +1084,10 @@ def why_stale(plan: RunPlan) -> list[str]:
     old = record.get("inputs")
     if not old:
         return ["run made before its inputs were recorded"]
-    mods = list(old.get("modules") or {})
-    now = chapter_inputs.inputs_now(
-        root=plan.project.root, package_dir=_package_dir(plan.project), name=plan.name,
+    found = chapter_inputs.changes_since(
+        old, root=plan.project.root, package_dir=_package_dir(plan.project), name=plan.name,
         profile=plan.profile, parameters=plan.parameters, notebook_text=plan.notebook.text,
-        modules=mods, datasets=list(old.get("data") or {}),
     )
-    found = chapter_inputs.changes(old, now)
     if not found and record.get("cache_key") != plan.cache_key:
         found = ["the runner's cache format"]
     return found

@@ -206,8 +206,8 @@ def _protocol_lines(claims: list[Claim]) -> list[str]:
     for chapter in sorted({c.chapter for c in claims}):
         mine = [c for c in claims if c.chapter == chapter]
         n_full = sum(bool(c.protocol and set(c.protocol) - {"rule"}) for c in mine)
-        lines += [f"````{{dropdown}} {chapter}: {len(mine)} claims, {n_full} with a stated "
-                  "protocol", "",
+        lines += [(f"````{{dropdown}} {chapter}: {len(mine)} claims, {n_full} with a stated "
+                   "protocol"), "",
                   "| claim | " + " | ".join(_PROTOCOL_TITLES[f] for f in PROTOCOL_FIELDS) + " |",
                   "|" + "---|" * (len(PROTOCOL_FIELDS) + 1)]
         for c in mine:
@@ -252,8 +252,8 @@ def _reference_section(
               f"**{len(moved)}** of them differ between `{profile}` and `{REFERENCE}`"
               + (":" if moved else "."), ""]
     if moved:
-        lines += [f"| chapter | artefact | quantity | `{profile}` | `{REFERENCE}` | "
-                  f"ours under `{REFERENCE}` |", "|---|---|---|---|---|---|"]
+        lines += [(f"| chapter | artefact | quantity | `{profile}` | `{REFERENCE}` | "
+                   f"ours under `{REFERENCE}` |"), "|---|---|---|---|---|---|"]
         for c in moved:
             r = ref[_key(c)]
             lines.append(f"| {c.chapter} | {_md_cell(c.artefact)} | {_md_cell(c.quantity)} | "
