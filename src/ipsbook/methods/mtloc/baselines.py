@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 from ..dml.representations import REPRESENTATIONS, represent
 
 __all__ = ["KNN_CONFIGS", "KNN_METRICS", "PDRModel", "WifiKNN", "fit_pdr",
-           "pdr_positions", "step_times", "wifi_knn"]
+           "pdr_positions", "pdr_steps", "step_times", "wifi_knn"]
 
 # The (representation, metric) pairs the kNN chooses from on validation. Raw dBm under the
 # Euclidean distance is the common default; "positive" under it would be the same search (a
@@ -58,6 +58,10 @@ class WifiKNN(NamedTuple):
     grid: pd.DataFrame  # representation, metric, k, validation_mean_m (one row per configuration)
     # (representation, metric) -> (k, validation errors or None, test errors)
     by_config: dict[tuple[str, str], tuple[int, np.ndarray | None, np.ndarray]]
+    # the chosen configuration's estimated positions [n, 2] on test and validation (the
+    # Wi-Fi fixes of the Wi-Fi + PDR filter, :mod:`.fusion`)
+    positions: np.ndarray | None = None
+    val_positions: np.ndarray | None = None
 
 
 class _Index:
@@ -86,8 +90,9 @@ class _Index:
 
 
 def _knn_errors(index: _Index, P: np.ndarray, centroid: np.ndarray, X: np.ndarray,
-                ok: np.ndarray, pos: np.ndarray, ks: Sequence[int]) -> dict[int, np.ndarray]:
-    """Errors per k of distance-weighted kNN (1/distance, scikit-learn's ``weights="distance"``:
+                ok: np.ndarray, pos: np.ndarray, ks: Sequence[int]
+                ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """(errors, positions) per k of distance-weighted kNN (1/distance, scikit-learn's ``weights="distance"``:
     exact matches alone count, equally); rows without Wi-Fi get the training centroid."""
     dist, idx = (index.kneighbors(X) if len(X)
                  else (np.empty((0, ks[-1])), np.empty((0, ks[-1]), int)))
@@ -99,7 +104,7 @@ def _knn_errors(index: _Index, P: np.ndarray, centroid: np.ndarray, X: np.ndarra
                      1.0 / np.where(exact, 1.0, d))
         pred = np.tile(centroid, (len(pos), 1))
         pred[ok] = np.einsum("nk,nkd->nd", w, P[i]) / w.sum(axis=1, keepdims=True)
-        out[k] = np.linalg.norm(pred - pos, axis=1)
+        out[k] = (np.linalg.norm(pred - pos, axis=1), pred)
     return out
 
 
@@ -148,7 +153,7 @@ def wifi_knn(
     def rep(x: np.ndarray, kind: str) -> np.ndarray:
         return represent(np.asarray(x, np.float64), kind, missing=rss_floor_dbm, min_rss=min_rss)
 
-    def errors_by_k(s: Any, kind: str, index: _Index) -> dict[int, np.ndarray]:
+    def errors_by_k(s: Any, kind: str, index: _Index) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         ok = np.asarray(s.wifi_valid, bool)
         return _knn_errors(index, P, centroid, rep(np.asarray(s.wifi)[ok], kind), ok,
                            np.asarray(s.pos, np.float64), ks)
@@ -158,26 +163,30 @@ def wifi_knn(
     # process
     rows: list[dict[str, Any]] = []
     by_config: dict[tuple[str, str], tuple[int, np.ndarray | None, np.ndarray]] = {}
+    where: dict[tuple[str, str], tuple[np.ndarray | None, np.ndarray]] = {}
     with threadpool_limits(limits=1):
         for r, m in configs:
             index = _Index(rep(W, r), m, ks[-1])
             if val is not None:
                 by_k = errors_by_k(val, r, index)
-                means = {k: float(np.mean(by_k[k])) for k in ks}
+                means = {k: float(np.mean(by_k[k][0])) for k in ks}
                 rows += [{"representation": r, "metric": m, "k": k,
                           "validation_mean_m": means[k]} for k in ks]
                 k = min(ks, key=means.get)  # first of equals
-                ve: np.ndarray | None = by_k[k]
+                ve: np.ndarray | None = by_k[k][0]
+                vp: np.ndarray | None = by_k[k][1]
             else:
-                k, ve = ks[len(ks) // 2], None
-            by_config[(r, m)] = (k, ve, errors_by_k(test, r, index)[k])
+                k, ve, vp = ks[len(ks) // 2], None, None
+            te, tp = errors_by_k(test, r, index)[k]
+            by_config[(r, m)] = (k, ve, te)
+            where[(r, m)] = (vp, tp)
     grid = pd.DataFrame(rows, columns=["representation", "metric", "k", "validation_mean_m"])
     if val is not None:
         r, m = min(by_config, key=lambda c: float(np.mean(by_config[c][1])))  # first of equals
     else:
         r, m = configs[0]
     k, ve, e = by_config[(r, m)]
-    return WifiKNN(e, ve, k, r, m, grid, by_config)
+    return WifiKNN(e, ve, k, r, m, grid, by_config, where[(r, m)][1], where[(r, m)][0])
 
 
 def _heading_world(rotvec: np.ndarray) -> np.ndarray:
@@ -263,16 +272,25 @@ def fit_pdr(traces: Iterable[Any], min_leg_m: float = 2.0) -> PDRModel:
     return PDRModel(path / steps, float(np.arctan2(sin_sum, cos_sum)), steps, legs)
 
 
-def pdr_positions(model: PDRModel, trace: Any, t_ms: np.ndarray) -> np.ndarray:
-    """PDR positions (m, [n, 2]) of ``trace`` at times ``t_ms`` (after its first waypoint),
-    started at the first waypoint; each detected step moves ``step_length_m`` along the phone
-    heading plus the site's offset. Between steps the position is interpolated linearly."""
+def pdr_steps(model: PDRModel, trace: Any) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """``(start_t_ms, start_xy, step_t_ms [S], step_xy [S, 2])``: PDR started at the trace's
+    first waypoint (the true position) and its steps after it, each ``step_length_m`` along
+    the phone heading plus the site's offset (what :func:`pdr_positions` and the Wi-Fi + PDR
+    filter of :mod:`.fusion` integrate)."""
     imu_t, acc, rv_t, rv_q, wp_t, wp_xy = _trace_arrays(trace)
     st = step_times(imu_t, acc)
     st = st[st > wp_t[0]]
     h = _heading_at(rv_t, rv_q, st) + model.heading_offset_rad
     moves = model.step_length_m * np.column_stack([np.cos(h), np.sin(h)])
-    track_t = np.concatenate([[wp_t[0]], st])
-    track = wp_xy[0] + np.vstack([np.zeros((1, 2)), np.cumsum(moves, axis=0)])
+    return float(wp_t[0]), wp_xy[0].copy(), st, moves
+
+
+def pdr_positions(model: PDRModel, trace: Any, t_ms: np.ndarray) -> np.ndarray:
+    """PDR positions (m, [n, 2]) of ``trace`` at times ``t_ms`` (after its first waypoint),
+    started at the first waypoint; each detected step moves ``step_length_m`` along the phone
+    heading plus the site's offset. Between steps the position is interpolated linearly."""
+    t0, start, st, moves = pdr_steps(model, trace)
+    track_t = np.concatenate([[t0], st])
+    track = start + np.vstack([np.zeros((1, 2)), np.cumsum(moves, axis=0)])
     t = np.asarray(t_ms, np.float64)
     return np.column_stack([np.interp(t, track_t, track[:, 0]), np.interp(t, track_t, track[:, 1])])
