@@ -181,12 +181,14 @@ def test_stop_rule_enters_configs_and_digests_only_when_set():
     assert quick.stop is None and paper.stop is None and Settings().stop is None
     assert quick.train_config("tampere").stop is None
     assert quick.joint_config(("ujiindoorloc", "tampere")).stop is None
-    # fixed-epoch artefacts keep the digests they had before the stop rule existed
+    # fixed-epoch artefacts keep the digests they had before the stop rule existed (the expert
+    # and distilling ones changed once since, deliberately: J_Sim's printed form became the
+    # default and the teachers' loss settings entered the experts' digests)
     pinned = {
-        Run("expert", "dnn", "tampere"): "81a3cd924f7b7962",
+        Run("expert", "dnn", "tampere"): "cc0c97279f9f694c",
         Run("standalone", "dnn", "tampere", fraction=0.1, partition=0): "98c7757fb695033b",
         Run("distill", "cnnloc", "ujiindoorloc", ("uji-lib", "tampere"),
-            flags=(True, True, True)): "6440e3c778fe0f4f",
+            flags=(True, True, True)): "798c38a852e83284",
         Run("sequential", "dnn", "uji-lib", ("ujiindoorloc", "tampere")): "2bf499ee2a1b5739",
     }
     for run, digest in pinned.items():
@@ -208,6 +210,39 @@ def test_stop_rule_enters_configs_and_digests_only_when_set():
         Run("expert", "dnn", "tampere"), stopped)
     with pytest.raises(ValueError, match="unknown field"):
         Settings(stop={"patients": 3})
+
+
+def test_loss_options_enter_the_digests_of_what_they_train():
+    """A cached expert (its teacher) or distilling run trained under another J_Sim form, margin or
+    pairing is never reused: each changes the digests of the runs it trains, and nothing else."""
+    from ipsbook.methods.mst.distill import DistillOptions
+    from ipsbook.methods.mst.losses import SIM_MODES
+
+    base = Settings.from_profile("quick")
+    assert base.options.sim_mode == "printed"  # eq. 1 as printed is the default
+    assert base.teacher_config("tampere").sim_mode == "printed"
+    runs = ex._runs(plan(base))
+    for change in ({"sim_mode": "per-sample"}, {"sim_mode": "hinge"}, {"margin": 0.3}):
+        other = Settings.from_profile("quick", options=DistillOptions(**change))
+        assert other.teacher_config("tampere").weights_key() != base.teacher_config(
+            "tampere").weights_key()
+        for r in runs:
+            trains_with_j_sim = r.kind in ("expert", "distill")
+            assert (_digest_of(r, other) != _digest_of(r, base)) == trains_with_j_sim, r.name
+    # the pairing and the diagnostics belong to distilling only: experts keep their digests
+    for change in ({"pairing": "nearest"}, {"diagnostic_batches": 0}):
+        other = Settings.from_profile("quick", options=DistillOptions(**change))
+        for r in runs:
+            assert (_digest_of(r, other) != _digest_of(r, base)) == (r.kind == "distill"), r.name
+    digests = {m: _digest_of(Run("expert", "dnn", "tampere"), Settings.from_profile(
+        "quick", options=DistillOptions(sim_mode=m))) for m in SIM_MODES}
+    assert len(set(digests.values())) == len(SIM_MODES)
+    with pytest.raises(ValueError, match="sim_mode='additive'.*'printed'"):
+        DistillOptions(sim_mode="additive")
+    with pytest.raises(ValueError, match="pairing='random'.*'row'.*'nearest'"):
+        DistillOptions(pairing="random")
+    with pytest.raises(ValueError, match="diagnostic_batches"):
+        DistillOptions(diagnostic_batches=-1)
 
 
 def test_stop_rule_end_to_end_on_the_smoke_plan():
@@ -329,6 +364,18 @@ def test_smoke_profile_end_to_end(tmp_path):
     assert set(zip(experts.dataset, experts.phase, strict=True)) == {
         (d, ph) for d in ("UJI", "UJI-LIB", "Tampere") for ph in ("stand-alone", "teacher")}
     assert (tr["epochs"] == 1).all()
+    # the distilling phases' per-epoch diagnostics: each term's value and gradient share
+    cv = res.curves
+    assert set(cv["phase"]) == set(tr.loc[tr.kind == "distill", "phase"])
+    two = cv["sources"].str.contains(" & ")
+    full = cv[(cv["variant"] == "+++") & two]
+    for term in ("J_MAE", "J_Sim", "J_MI", "J_FI"):
+        for kind in ("", "grad_", "share_"):
+            assert np.isfinite(full.loc[full.metric == kind + term, "value"]).all()
+    shares = full[full.metric.str.startswith("share_")].groupby(["run", "epoch"])["value"].sum()
+    assert np.allclose(shares, 1.0)
+    assert np.allclose(full["J_MI_no_information"], 2 * np.log(4))  # two teachers
+    assert np.allclose(cv.loc[~two, "J_MI_no_information"], np.log(4))  # Table 3's † and ‡
     # never "UTS": the UJI-LIB set keeps its own label everywhere
     for frame in (e, res.summary(), p, tr):
         assert not any("UTS" in x for x in _strings(frame))

@@ -29,6 +29,12 @@ from ipsbook.methods.mst import (
     wgan_critic_loss,
     wgan_generator_loss,
 )
+from ipsbook.methods.mst.losses import (
+    SIM_MODES,
+    mi_no_information,
+    nearest_index,
+    nearest_rows,
+)
 
 F64 = torch.float64
 
@@ -272,38 +278,146 @@ def _at_angle(theta: torch.Tensor, norm_a: float = 1.0, norm_b: float = 1.0):
     beyond=st.floats(0.01, math.pi - ALPHA - 0.01),
     scale=st.floats(1e-2, 1e3),
 )
-def test_angular_similarity_zero_within_margin_positive_beyond(frac, beyond, scale):
+def test_angular_similarity_hinge_zero_within_margin_positive_beyond(frac, beyond, scale):
     inside = torch.tensor([frac * ALPHA], dtype=F64)
     outside = torch.tensor([ALPHA + beyond], dtype=F64)
-    assert angular_similarity_loss(*_at_angle(inside, scale, 1 / scale)).item() == 0.0
-    got = angular_similarity_loss(*_at_angle(outside, scale, 1 / scale)).item()
+    hinge = {"mode": "hinge"}
+    assert angular_similarity_loss(*_at_angle(inside, scale, 1 / scale), **hinge).item() == 0.0
+    got = angular_similarity_loss(*_at_angle(outside, scale, 1 / scale), **hinge).item()
     assert got == pytest.approx(1 - math.cos(beyond), rel=1e-6)
     assert got > 0
 
 
-def test_angular_similarity_batch_mean_teacher_sum_and_gradient():
+def test_angular_similarity_hinge_batch_mean_teacher_sum_and_gradient():
     theta = torch.tensor([0.0, 0.1, 0.5, 1.2], dtype=F64)
     a, b = _at_angle(theta)
     expected = ((1 - torch.cos((theta - ALPHA).clamp_min(0))).mean()).item()
-    assert angular_similarity_loss(a, b).item() == pytest.approx(expected, rel=1e-9)
-    assert angular_similarity_loss(a, [b, b, b]).item() == pytest.approx(3 * expected, rel=1e-9)
+    got = angular_similarity_loss(a, b, mode="hinge").item()
+    assert got == pytest.approx(expected, rel=1e-9)
+    three = angular_similarity_loss(a, [b, b, b], mode="hinge").item()
+    assert three == pytest.approx(3 * expected, rel=1e-9)
     # no gradient for pairs inside the margin, some for pairs outside
     a = a.clone().requires_grad_(True)
-    angular_similarity_loss(a, b).backward()
+    angular_similarity_loss(a, b, mode="hinge").backward()
     assert a.grad[:2].abs().max().item() == 0.0 and a.grad[2:].abs().min().item() > 0
 
 
-def test_angular_similarity_additive_mode_is_eq1_as_printed():
+def test_angular_similarity_printed_is_eq1_batch_mean_then_arccos_then_margin():
     theta = torch.tensor([0.0, 0.3, 1.0], dtype=F64)
-    got = angular_similarity_loss(*_at_angle(theta), mode="additive").item()
-    assert got == pytest.approx((1 - torch.cos(theta + ALPHA)).mean().item(), rel=1e-7)
-    # never zero for α > 0: its minimum is 1 - cos α, at θ = 0
-    at_zero = angular_similarity_loss(*_at_angle(torch.zeros(1, dtype=F64)), mode="additive")
-    assert at_zero.item() == pytest.approx(1 - math.cos(ALPHA), rel=1e-6)
-    with pytest.raises(ValueError, match="mode"):
+    a, b = _at_angle(theta)
+    mean_cos = torch.cos(theta).mean()
+    expected = 1 - torch.cos(torch.arccos(mean_cos) + ALPHA)
+    assert angular_similarity_loss(a, b).item() == pytest.approx(expected.item(), rel=1e-9)
+    assert angular_similarity_loss(a, b, mode="printed").item() == pytest.approx(
+        expected.item(), rel=1e-9
+    )  # the default is the printed form
+    # several teachers: one printed J_Sim per teacher, summed (Algorithm 3, line 19)
+    assert angular_similarity_loss(a, [b, b]).item() == pytest.approx(2 * expected.item())
+    # the per-sample form takes one angle per pair: a different number on mixed angles ...
+    per = angular_similarity_loss(a, b, mode="per-sample").item()
+    assert per == pytest.approx((1 - torch.cos(theta + ALPHA)).mean().item(), rel=1e-7)
+    assert abs(per - expected.item()) > 1e-3
+    # ... and the same one when every pair has the same angle
+    same = torch.full((4,), 0.7, dtype=F64)
+    forms = [angular_similarity_loss(*_at_angle(same), mode=m).item()
+             for m in ("printed", "per-sample")]
+    assert forms[0] == pytest.approx(forms[1], rel=1e-9)
+
+
+def test_angular_similarity_identical_embeddings_by_form():
+    """arccos(1) = 0: the additive forms leave 1 - cos α (> 0; never zero for α > 0), the hinge
+    form 0; at α = 0 all three are 0."""
+    z = torch.randn(16, 5, dtype=F64, generator=_gen(3))
+    floor = 1 - math.cos(ALPHA)
+    assert angular_similarity_loss(z, 2.5 * z).item() == pytest.approx(floor, rel=1e-5)
+    assert angular_similarity_loss(z, z, mode="per-sample").item() == pytest.approx(floor, rel=1e-5)
+    assert angular_similarity_loss(z, z, mode="hinge").item() == 0.0
+    for m in SIM_MODES:
+        assert angular_similarity_loss(z, z, 0.0, mode=m).item() == pytest.approx(0.0, abs=1e-6)
+    # opposite embeddings: arccos(-1) = π, so cos(π + α) = -cos α
+    far = angular_similarity_loss(z, -z, mode="printed").item()
+    assert far == pytest.approx(1 + math.cos(ALPHA), rel=1e-5)
+
+
+def test_angular_similarity_printed_differs_from_hinge_inside_the_margin():
+    theta = torch.full((8,), 0.5 * ALPHA, dtype=F64)
+    a, b = _at_angle(theta)
+    assert angular_similarity_loss(a, b, mode="hinge").item() == 0.0
+    printed = angular_similarity_loss(a, b).item()
+    assert printed == pytest.approx(1 - math.cos(1.5 * ALPHA), rel=1e-6) and printed > 0
+    # and the printed form pulls towards agreement there, the hinge form does not
+    a = a.clone().requires_grad_(True)
+    angular_similarity_loss(a, b).backward()
+    assert a.grad.abs().max().item() > 0
+
+
+def test_angular_similarity_bad_mode_names_the_allowed_forms():
+    theta = torch.tensor([0.0, 0.3, 1.0], dtype=F64)
+    with pytest.raises(ValueError, match=r"sim_mode='arcface'.*'printed'.*'per-sample'.*'hinge'"):
         angular_similarity_loss(*_at_angle(theta), mode="arcface")
+    with pytest.raises(ValueError, match="sim_mode='margin'"):  # the old names are gone
+        angular_similarity_loss(*_at_angle(theta), mode="margin")
     with pytest.raises(ValueError, match="same number of features"):
         angular_similarity_loss(torch.ones(2, 3), torch.ones(2, 4))
+
+
+# --- J_MI's no-information value ---------------------------------------------------------------
+
+
+def _train_critic(dependent: bool, n_teachers: int, steps: int = 400) -> float:
+    """Train Ψθ with mi_loss on fresh batches; return the mean loss of the last 100 steps."""
+    g = torch.Generator().manual_seed(11)
+    torch.manual_seed(11)
+    est = JSDMIEstimator(3, 3, hidden=32)
+    opt = torch.optim.Adam(est.parameters(), lr=3e-3)
+    tail = []
+    for step in range(steps):
+        zs = torch.randn(128, 3, generator=g)
+        zt = [zs + 0.1 * torch.randn(128, 3, generator=g) if dependent
+              else torch.randn(128, 3, generator=g) for _ in range(n_teachers)]
+        loss = mi_loss(est, zs, zt)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step >= steps - 100:
+            tail.append(loss.item())
+    return sum(tail) / len(tail)
+
+
+@pytest.mark.parametrize("n_teachers", [1, 2])
+def test_mi_estimator_on_independent_pairs_converges_to_its_no_information_value(n_teachers):
+    assert mi_no_information(n_teachers) == pytest.approx(n_teachers * math.log(4.0))
+    assert mi_no_information(2) == pytest.approx(2.7725887, rel=1e-7)
+    got = _train_critic(False, n_teachers)
+    assert got == pytest.approx(mi_no_information(n_teachers), abs=0.03 * n_teachers)
+    # dependent pairs: the critic finds the information and the loss falls well below
+    assert _train_critic(True, n_teachers) < 0.5 * mi_no_information(n_teachers)
+    with pytest.raises(ValueError, match="n_teachers"):
+        mi_no_information(0)
+
+
+# --- pairing of student and teacher rows ----------------------------------------------------
+
+
+def test_nearest_pairing_picks_the_teacher_row_closest_in_angle():
+    zs = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    zt = torch.tensor([[0.0, 3.0], [5.0, 0.1], [-1.0, 0.0]])
+    assert nearest_index(zs, zt).tolist() == [1, 0, 1]
+    assert torch.equal(nearest_rows(zs, zt), zt[[1, 0, 1]])
+    with pytest.raises(ValueError, match="features"):
+        nearest_index(zs, torch.ones(3, 4))
+    # in Algorithm 3's terms: "row" pairs row k with row k, "nearest" with the closest draw
+    student = (torch.randn(3, 4, generator=_gen(1)), zs)
+    teacher = (torch.randn(3, 4, generator=_gen(2)), zt)
+    row = expert_distilling_terms(student, [teacher], None, use_mi=False, use_fi=False)
+    near = expert_distilling_terms(student, [teacher], None, use_mi=False, use_fi=False,
+                                   pairing="nearest")
+    assert row["j_sim"].item() == pytest.approx(angular_similarity_loss(zs, zt).item())
+    assert near["j_sim"].item() == pytest.approx(
+        angular_similarity_loss(zs, zt[[1, 0, 1]]).item())
+    assert near["j_sim"].item() < row["j_sim"].item()
+    with pytest.raises(ValueError, match="pairing='best'.*'row'.*'nearest'"):
+        expert_distilling_terms(student, [teacher], None, pairing="best")
 
 
 # --- WGAN-GP -------------------------------------------------------------------------------------

@@ -20,13 +20,15 @@ from torch import nn
 from ipsbook.methods.mst.data import FingerprintSet
 from ipsbook.methods.mst.distill import (
     ABLATIONS,
+    TERMS,
     DistillOptions,
     constraint_set,
     distill,
     distilling_loss,
     distilling_terms,
+    term_gradient_norms,
 )
-from ipsbook.methods.mst.losses import JSDMIEstimator
+from ipsbook.methods.mst.losses import JSDMIEstimator, normalise_lambdas
 from ipsbook.methods.mst.teachers import (
     SurrogateGenerator,
     Teacher,
@@ -468,6 +470,54 @@ def test_zero_weight_equals_excluded_term(source):
     _, g_on = _grads(model, est, teacher, every, (3, 0.5, 0.5, 0.5), x, y, noise)
     _, g_off = _grads(model, est, teacher, every, (3, 0.5, 0, 0.5), x, y, noise)
     assert not all(torch.allclose(a, b) for a, b in zip(g_on, g_off, strict=True))
+
+
+def test_gradient_diagnostics_add_up_and_leave_training_unchanged(source):
+    """The per-term gradient norms are those of the weighted terms (they add up, as vectors, to
+    the step's gradient), their shares sum to 1, and a run with diagnostics trains the same
+    weights as one without."""
+    _, _, teacher = source
+    model = new_model(18, seed=1).eval()
+    est = JSDMIEstimator(8, 8, hidden=16)
+    x, y = torch.rand(32, 18), torch.randn(32, 2)
+    noise = torch.randn(32, teacher.noise_dim)
+    every = {"sim": True, "mi": True, "fi": True}
+    torch.manual_seed(0)
+    terms = distilling_terms(model, x, y, [teacher], est, constraints=every, noise=noise)
+    w = dict(zip(TERMS, normalise_lambdas((3, 0.5, 0.5, 0.5)), strict=True))
+    params = list(model.parameters())
+    norms = term_gradient_norms(terms, w, params)
+    assert set(norms) == set(TERMS) and all(v > 0 for v in norms.values())
+    per_term = [torch.autograd.grad(w[k] * terms[k], params, retain_graph=True,
+                                    allow_unused=True) for k in TERMS]
+    for k, g in zip(TERMS, per_term, strict=True):
+        flat = torch.cat([t.reshape(-1) for t in g if t is not None])
+        assert norms[k] == pytest.approx(float(flat.norm()), rel=1e-5)
+    distilling_loss(terms).backward()
+    for i, p in enumerate(params):
+        summed = sum(g[i] for g in per_term if g[i] is not None)
+        assert torch.allclose(p.grad, summed, rtol=1e-5, atol=1e-7)
+
+    tgt = site(150, 18, 5, site_id=1)
+    cfg = TrainConfig(epochs=2, lr=1e-3, **FAST)
+    on, off = new_model(18, seed=1), new_model(18, seed=1)
+    h_on = distill(on, tgt, [teacher, teacher], config=cfg, seed=0,
+                   options=DistillOptions(diagnostic_batches=2))
+    h_off = distill(off, tgt, [teacher, teacher], config=cfg, seed=0,
+                    options=DistillOptions(diagnostic_batches=0))
+    assert states_equal(on, off)
+    assert h_on.metrics["loss"] == h_off.metrics["loss"]
+    assert not any(k.startswith(("grad_", "share_")) for k in h_off.metrics)
+    for e in range(2):
+        shares = [h_on.metrics[f"share_{k}"][e] for k in TERMS]
+        assert sum(shares) == pytest.approx(1.0) and all(0 < v < 1 for v in shares)
+    # J_MI of two teachers on Algorithm 3's independent pairs sits near 2 ln 4 from the start
+    assert h_on.metrics["J_MI"][0] == pytest.approx(2 * math.log(4), abs=0.1)
+    # the pairing switch trains differently (and runs)
+    near = new_model(18, seed=1)
+    h_near = distill(near, tgt, [teacher], config=cfg, seed=0,
+                     options=DistillOptions(pairing="nearest"))
+    assert math.isfinite(h_near.metrics["J_MI"][-1]) and not states_equal(near, on)
 
 
 # --- bad input -------------------------------------------------------------------------------

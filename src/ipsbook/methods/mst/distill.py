@@ -32,6 +32,7 @@ Lipschitz (Kim et al. 2021).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
@@ -45,7 +46,9 @@ from .data import FingerprintSet
 from .losses import (
     ALPHA,
     DEFAULT_LAMBDAS,
+    PAIRINGS,
     JSDMIEstimator,
+    check_sim_mode,
     combine_losses,
     expert_distilling_terms,
     mae_loss,
@@ -81,6 +84,7 @@ __all__ = [
     "distill",
     "distilling_loss",
     "distilling_terms",
+    "term_gradient_norms",
 ]
 
 TERMS: tuple[str, ...] = ("J_MAE", "J_Sim", "J_MI", "J_FI")
@@ -117,16 +121,44 @@ def constraint_set(ablation: str = "+++", use_fi: bool = True) -> dict[str, bool
 @dataclass(frozen=True)
 class DistillOptions:
     """The constraints' own settings (defaults: the paper's, or :mod:`.losses`' documented
-    readings where the paper is silent). ``mi_hidden``/``mi_layers``: Ψθ's MLP (Deep InfoMax's
-    two 512-unit layers)."""
+    readings where the paper is silent). Every field enters the distilling runs' cache digest.
+
+    ``sim_mode``: J_Sim's form, one of :data:`~.losses.SIM_MODES` (``"printed"``: eq. 1 as
+    printed; ``"per-sample"``, ``"hinge"``: ablations); the surrogate teachers use the same form
+    (:meth:`.experiment.Settings.teacher_config`). ``pairing``: which teacher row a student row
+    meets in J_Sim and J_MI, one of :data:`~.losses.PAIRINGS`: ``"row"`` is Algorithm 3 as
+    written (row k of the data batch with noise draw k: independent pairs), ``"nearest"`` pairs
+    each student row with the teacher's draw nearest to it in angle (the switch that lets the
+    pairs depend on each other; see :func:`~.losses.expert_distilling_terms`).
+    ``mi_hidden``/``mi_layers``: Ψθ's MLP (Deep InfoMax's two 512-unit layers).
+    ``diagnostic_batches``: on that many batches per epoch (the epoch's first ones) the gradient
+    norm of each weighted term with respect to the student's parameters is recorded (history
+    metrics ``grad_<term>``, see :func:`distill`); 0 = none. It does not change the training.
+    """
 
     margin: float = ALPHA
-    sim_mode: Literal["margin", "additive"] = "margin"
+    sim_mode: str = "printed"
     negatives: Literal["roll", "permute"] = "roll"
+    pairing: str = "row"
     n_iter: int = 20
     fi_normalize: Literal["sample", "none"] = "sample"
     mi_hidden: int = 512
     mi_layers: int = 2
+    diagnostic_batches: int = 1
+
+    def __post_init__(self) -> None:
+        check_sim_mode(self.sim_mode)
+        if self.pairing not in PAIRINGS:
+            raise ValueError(
+                f"pairing={self.pairing!r}: allowed are {', '.join(map(repr, PAIRINGS))}"
+            )
+        if self.negatives not in ("roll", "permute"):
+            raise ValueError(f"negatives={self.negatives!r}: allowed are 'roll' and 'permute'")
+        if self.fi_normalize not in ("sample", "none"):
+            raise ValueError(f"fi_normalize={self.fi_normalize!r}: allowed are 'sample' and 'none'")
+        d = self.diagnostic_batches
+        if isinstance(d, bool) or not isinstance(d, int) or d < 0:
+            raise ValueError(f"diagnostic_batches={d!r} must be an integer >= 0")
 
 
 def _check_teachers(model: nn.Module, teachers: Sequence[Teacher]) -> list[Teacher]:
@@ -182,6 +214,7 @@ def distilling_terms(
         margin=options.margin,
         sim_mode=options.sim_mode,
         negatives=options.negatives,
+        pairing=options.pairing,
         n_iter=options.n_iter,
         fi_normalize=options.fi_normalize,
     )
@@ -193,6 +226,33 @@ def distilling_loss(
 ) -> torch.Tensor:
     """J_overall (eq. 12) of :func:`distilling_terms`' output."""
     return combine_losses(terms["J_MAE"], terms["J_Sim"], terms["J_MI"], terms["J_FI"], lambdas)
+
+
+def term_gradient_norms(
+    terms: dict[str, torch.Tensor | None],
+    weights: dict[str, float],
+    params: Sequence[torch.Tensor],
+) -> dict[str, float]:
+    """‖∇_θ (λ̄_t · J_t)‖₂ for each term in use: the L2 norm, over all of the student's
+    parameters ``params`` together, of the gradient of that *weighted* term alone (``weights``:
+    the normalised λ̄ of :func:`~.losses.normalise_lambdas`, keyed by term).
+
+    Uses ``torch.autograd.grad(..., retain_graph=True)``: the graph stays for the training
+    step's ``backward`` and nothing is accumulated into ``.grad``, so a batch diagnosed this way
+    trains exactly as one that is not (no random numbers are drawn either). A term that does not
+    reach the student (e.g. J_FI on a block the student does not own) has norm 0.
+    """
+    out: dict[str, float] = {}
+    for k, t in terms.items():
+        if t is None:
+            continue
+        if not t.requires_grad:
+            out[k] = 0.0
+            continue
+        g = torch.autograd.grad(weights[k] * t, list(params), retain_graph=True, allow_unused=True)
+        sq = sum(float(x.detach().double().pow(2).sum()) for x in g if x is not None)
+        out[k] = math.sqrt(sq)
+    return out
 
 
 def distill(
@@ -224,7 +284,14 @@ def distill(
     The model is trained in place (position buffers set from ``target_train``); the teachers are
     moved to the training device but never changed. History ``metrics``: ``loss`` (J_overall)
     and the epoch means of each term in use (J_MAE in standardised units, J_MI the negative JSD
-    bound summed over teachers). ``history.samples_per_s``: target fingerprints per second.
+    bound summed over teachers, whose no-information value is
+    :func:`~.losses.mi_no_information` of the number of teachers); with
+    ``options.diagnostic_batches`` > 0, per term ``grad_<term>`` — the norm of the gradient of
+    the weighted term λ̄_t·J_t with respect to the student's parameters
+    (:func:`term_gradient_norms`), averaged over the epoch's first ``diagnostic_batches``
+    batches, taken before that batch's Adam step — and ``share_<term>``, its share of the sum of
+    those norms (the shares of an epoch add up to 1). ``history.samples_per_s``: target
+    fingerprints per second (diagnostics included).
 
     Raises:
         ValueError: a target set with another number of anchors than the model's; λ of the
@@ -281,11 +348,16 @@ def distill(
         steps = -(-n // B)
         used = [k for k, a in zip(TERMS, active, strict=True) if a]
 
+        student_params = [p for p in model.parameters() if p.requires_grad]
+        w_of = dict(zip(TERMS, weights, strict=True))
+
         def run_epoch(order: torch.Tensor) -> dict[str, float]:
             model.train()
             if estimator is not None:
                 estimator.train()
             acc = {k: torch.zeros((), device=dev) for k in ["loss", *used]}
+            grads = {k: 0.0 for k in used}
+            n_diag = 0
             for s in range(steps):
                 idx = order[s * B : (s + 1) * B]
                 if flags["mi"] and len(idx) < 2:
@@ -301,13 +373,24 @@ def distill(
                     amp=config.amp,
                 )
                 loss = distilling_loss(terms, lambdas)
+                if n_diag < options.diagnostic_batches:
+                    for k, g in term_gradient_norms(terms, w_of, student_params).items():
+                        grads[k] += g
+                    n_diag += 1
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 acc["loss"] += loss.detach() * len(idx)
                 for k in used:
                     acc[k] += terms[k].detach() * len(idx)
-            return {k: float(v) / n for k, v in acc.items()}
+            out = {k: float(v) / n for k, v in acc.items()}
+            if n_diag:
+                norms = {k: g / n_diag for k, g in grads.items()}
+                total = sum(norms.values())
+                for k, g in norms.items():
+                    out[f"grad_{k}"] = g
+                    out[f"share_{k}"] = g / total if total > 0 else float("nan")
+            return out
 
         def validate() -> float:
             return float(np.mean(evaluate(model, val_set, config.eval_batch_size)))

@@ -179,7 +179,7 @@ from ...training import StopRule
 from . import data
 from .distill import ABLATIONS, DistillOptions, distill
 from .knn import K_VALUES, MISSING_DBM, knn_errors
-from .losses import DEFAULT_LAMBDAS, normalise_lambdas
+from .losses import DEFAULT_LAMBDAS, mi_no_information, normalise_lambdas
 from .teachers import Teacher, TeacherConfig, train_teacher
 from .train import (
     CNNLOC_POWER,
@@ -544,6 +544,7 @@ class Settings:
     def teacher_config(self, dataset: str) -> TeacherConfig:
         d = _dataset(dataset)
         return TeacherConfig(epochs=self.teacher_epochs[d], lr=self.teacher_lr,
+                             margin=self.options.margin, sim_mode=self.options.sim_mode,
                              num_threads=self.num_threads, device=self.device)
 
     def joint_config(self, sources: Sequence[str]) -> TrainConfig:
@@ -773,7 +774,8 @@ def _definition(run: Run, s: Settings) -> dict[str, Any]:
     if run.model == "cnnloc":  # its input scaling's exponent (changed from e to 2.8)
         d["cnnloc_power"] = CNNLOC_POWER
     if run.kind == "expert":
-        d["teacher"] = {"epochs": s.teacher_epochs[run.target], "lr": s.teacher_lr}
+        # every setting the teacher's weights depend on (J_Sim's form and margin included)
+        d["teacher"] = s.teacher_config(run.target).weights_key()
     elif run.kind == "distill":
         d["teachers"] = [_digest(_definition(e, s)) for e in run.experts()]
         d["lambdas"] = list(s.lambdas)
@@ -822,7 +824,7 @@ class _Store:
         with np.load(f / "errors.npz") as z:
             errors = {k: z[k] for k in meta["keys"]}
         out = {"errors": errors, "training": meta["training"], "n_train": meta["n_train"],
-               "wall_s": meta.get("wall_s", float("nan"))}
+               "wall_s": meta.get("wall_s", float("nan")), "curves": meta.get("curves", [])}
         self.results[run] = out
         return out
 
@@ -836,6 +838,7 @@ class _Store:
         _atomic(f / "errors.npz", lambda p: np.savez(p, **result["errors"]), suffix=".npz")
         meta = {"keys": keys, "training": result["training"], "n_train": result["n_train"],
                 "wall_s": result.get("wall_s", float("nan")),
+                "curves": result.get("curves", []),
                 "run": asdict(run), "definition": _definition(run, self.s)}
         _atomic(f / "result.json",
                 lambda p: Path(p).write_text(json.dumps(meta, default=_json_default, indent=1)))
@@ -910,6 +913,19 @@ def _phase_row(run: Run, phase: str, datasets: Sequence[str], summ: Mapping[str,
     }
 
 
+def _curve(run: Run, phase: str, hist: Any, n_teachers: int) -> dict[str, Any]:
+    """A distilling phase's per-epoch record: its history's metrics (loss terms, gradient norms
+    and shares, see :func:`.distill.distill`), the validation error when there is one, and
+    J_MI's no-information value for its number of teachers."""
+    return {"run": run.name, "model": MODEL_LABELS.get(run.model, run.model),
+            "dataset": data.label(run.target), "phase": phase, "variant": _symbol(run.flags),
+            "sources": " & ".join(data.label(x) for x in run.sources), "seed": run.seed,
+            "fraction": run.fraction, "partition": run.partition,
+            "metrics": {k: list(v) for k, v in hist.metrics.items()},
+            "val_mae_m": list(hist.val_mae_m), "best_epoch": hist.best_epoch,
+            "J_MI_no_information": mi_no_information(n_teachers)}
+
+
 def _expert(run: Run, store: _Store) -> tuple[torch.nn.Module, Teacher]:
     got = store.load_expert(run)
     if got is None:
@@ -941,6 +957,7 @@ def _train_and_evaluate(run: Run, store: _Store, dev: torch.device) -> dict[str,
     train = _train_set(s, target, run.fraction, run.partition)
     label = data.label(target)
     rows: list[dict[str, Any]] = []
+    curves: list[dict[str, Any]] = []  # per-epoch records of the distilling phase
     if run.kind == "knn":
         with threadpool_limits(limits=1):
             errors = {f"k={k}": knn_errors(train, test, k) for k in s.knn_k}
@@ -977,8 +994,9 @@ def _train_and_evaluate(run: Run, store: _Store, dev: torch.device) -> dict[str,
                     ablation=_symbol(run.flags), options=s.options,
                     checkpoint=store.checkpoint(run, "distill"))
         srcs = [data.label(x) for x in run.sources]
-        rows.append(_phase_row(run, f"distill {_symbol(run.flags)} <- {' & '.join(srcs)}",
-                               [label], h.summary()))
+        phase = f"distill {_symbol(run.flags)} <- {' & '.join(srcs)}"
+        rows.append(_phase_row(run, phase, [label], h.summary()))
+        curves.append(_curve(run, phase, h, len(teachers)))
     elif run.kind in ("sequential", "collective"):
         sources = [_train_set(s, x) for x in run.sources]
         common = {"config": cfg, "seed": run.seed, "encoder": s.encoder, "shared": s.shared,
@@ -997,7 +1015,7 @@ def _train_and_evaluate(run: Run, store: _Store, dev: torch.device) -> dict[str,
     else:
         raise ValueError(f"unknown run kind {run.kind!r}; allowed: {', '.join(_KINDS)}")
     errors = {"": evaluate(model, test)}
-    return {"errors": errors, "training": rows, "n_train": len(train)}
+    return {"errors": errors, "training": rows, "n_train": len(train), "curves": curves}
 
 
 def _worker(run: Run, settings: Settings, root: str) -> dict[str, Any]:
@@ -1041,7 +1059,11 @@ class Results:
     ``partition`` (-1: the whole training set), ``n_train``, ``sample`` (row of the test set),
     ``error_m``. ``training``: one row per training phase (epochs, seconds per epoch, samples/s,
     ...). ``runs``: one row per run: its wall time when it was trained (``wall_s``, NaN for none
-    recorded) next to :func:`estimate`'s ``estimated_s``. ``settings``: what produced them.
+    recorded) next to :func:`estimate`'s ``estimated_s``. ``curves``: the distilling phases'
+    per-epoch records, tidy (one row per phase, epoch and ``metric``: J_overall ``loss``, each
+    term's value ``J_*``, its weighted gradient norm ``grad_J_*`` and share ``share_J_*``,
+    ``val_mae_m``), with ``J_MI_no_information`` beside each phase.
+    ``settings``: what produced them.
     """
 
     errors: pd.DataFrame
@@ -1049,6 +1071,7 @@ class Results:
     settings: Settings
     rows: list[Row] = field(default_factory=list, repr=False)
     runs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    curves: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def table(self, name: str) -> pd.DataFrame:
         """The per-sample errors of one table."""
@@ -1102,12 +1125,25 @@ def _frames(rows: Sequence[Row], results: Mapping[Run, dict[str, Any]],
     for r in list(seen):
         seen += [e for e in r.experts() if e not in seen]
     training = pd.DataFrame([row for r in seen for row in results[r]["training"]])
+    long = [_long(c) for r in seen for c in results[r].get("curves", [])]
+    curves = pd.concat(long, ignore_index=True) if long else pd.DataFrame()
     runs = pd.DataFrame([
         {"run": r.name, "kind": r.kind, "model": r.model, "target": data.label(r.target),
          "wall_s": results[r].get("wall_s", float("nan")),
          "estimated_s": _run_seconds(r, settings)} for r in seen
     ])
-    return errors, training, runs
+    return errors, training, runs, curves
+
+
+def _long(curve: Mapping[str, Any]) -> pd.DataFrame:
+    """One distilling phase's per-epoch record as tidy rows (one per epoch and metric)."""
+    meta = {k: v for k, v in curve.items() if k not in ("metrics", "val_mae_m", "best_epoch")}
+    series = dict(curve["metrics"])
+    if curve.get("val_mae_m"):
+        series["val_mae_m"] = curve["val_mae_m"]
+    parts = [pd.DataFrame({**meta, "epoch": np.arange(1, len(v) + 1), "metric": k,
+                           "value": np.asarray(v, np.float64)}) for k, v in series.items()]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 # --- running -----------------------------------------------------------------------------------
@@ -1163,9 +1199,9 @@ def run_all(
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-    errors, training, runs_frame = _frames(rows, results, settings)
+    errors, training, runs_frame, curves = _frames(rows, results, settings)
     return Results(errors=errors, training=training, settings=settings, rows=rows,
-                   runs=runs_frame)
+                   runs=runs_frame, curves=curves)
 
 
 def _run_parallel(runs: list[Run], settings: Settings, root: Path, store: _Store, workers: int,

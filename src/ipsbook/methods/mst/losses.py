@@ -32,9 +32,10 @@ Two facts about the paper that matter when reading the results (stated, not "fix
   product of the marginals (true MI zero); whatever J_MI gains is Ψθ and S fitting the pairing of
   the current batch. The same holds for the row-wise pairing in J_Sim. The functions below
   compute what the paper writes, on whatever pairs the caller passes.
-* Eq. 1, as printed, can never be zero for α > 0 (see :func:`angular_similarity_loss`); the
-  default here is the "zero within the margin" reading the project's issue asks for, and the
-  printed form is available as ``mode="additive"``.
+* Eq. 1, as printed, takes the batch mean of the dot products before one arccos and adds the
+  margin, so it can never be zero for α > 0 (see :func:`angular_similarity_loss`). That
+  printed form is the default; an angle per sample (``mode="per-sample"``) and the "zero within
+  the margin" reading (``mode="hinge"``, this project's earlier default) are ablations.
 """
 
 from __future__ import annotations
@@ -50,8 +51,11 @@ from torch import nn
 __all__ = [
     "ALPHA",
     "DEFAULT_LAMBDAS",
+    "PAIRINGS",
+    "SIM_MODES",
     "JSDMIEstimator",
     "angular_similarity_loss",
+    "check_sim_mode",
     "combine_losses",
     "expert_distilling_terms",
     "functional_information",
@@ -60,6 +64,9 @@ __all__ = [
     "jsd_mi_lower_bound",
     "mae_loss",
     "mi_loss",
+    "mi_no_information",
+    "nearest_index",
+    "nearest_rows",
     "normalise_lambdas",
     "power_iteration",
     "spectral_norm",
@@ -122,33 +129,51 @@ def _unit(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
 # --- J_Sim (eq. 1) and J_MAE (eq. 2) ------------------------------------------------------------
 
 
+SIM_MODES: tuple[str, ...] = ("printed", "per-sample", "hinge")
+"""The forms of J_Sim (:func:`angular_similarity_loss`): ``"printed"`` is eq. 1 as printed (the
+default everywhere); the other two are ablations."""
+
+
+def check_sim_mode(mode: object) -> str:
+    if mode not in SIM_MODES:
+        raise ValueError(
+            f"sim_mode={mode!r}: allowed are {', '.join(map(repr, SIM_MODES))} "
+            "(eq. 1 as printed; an angle per sample; zero within the margin)"
+        )
+    return str(mode)
+
+
 def angular_similarity_loss(
     z_student: Tensors,
     z_teacher: Tensors,
     margin: float = ALPHA,
     *,
-    mode: Literal["margin", "additive"] = "margin",
+    mode: str = "printed",
 ) -> torch.Tensor:
     """J_Sim of eq. 1: the angular-margin similarity between paired representations.
 
-    With θ_k the angle between row k of ``z_student`` and row k of ``z_teacher`` (each flattened
-    to a vector; θ = arccos of the cosine similarity, i.e. of the dot product of the
-    L2-normalised rows Ẑ_S·Ẑ_G as eq. 1 writes it) and α = ``margin``:
+    With Ẑ the L2-normalised rows of ``z_student`` and ``z_teacher`` (each row flattened to a
+    vector), c_k = Ẑ_{S,k}·Ẑ_{G,k} the cosine of the angle θ_k between the rows of pair k and
+    α = ``margin``:
 
-    * ``mode="margin"`` (default): ``J = mean_k [1 − cos(max(0, θ_k − α))]``.
-      Zero whenever θ_k ≤ α (the representations agree to within the margin), positive and
-      increasing in θ_k beyond it; the gradient is continuous at θ = α (it is sin(θ − α)).
-    * ``mode="additive"``: eq. 1 exactly as printed,
-      ``J = mean_k max(0, 1 − cos(θ_k + α))`` — an ArcFace-style additive margin that makes
-      agreement "harder" (the paper's words). Since 1 − cos(·) ≥ 0, the max(0, ·) never
-      acts, and the value is ≥ 1 − cos α > 0 for every α > 0, reaching that minimum at θ = 0;
-      for θ > π − α it decreases again (1 − cos is not monotone past π).
+    * ``mode="printed"`` (default): eq. 1 exactly as printed,
+      ``J = max(0, 1 − cos(arccos(c̄) + α))`` with ``c̄ = (1/B) Σ_k c_k`` — the paper defines
+      Ẑ_S Ẑ_G as that batch mean, *then* takes one arccos. An ArcFace-style additive margin
+      that makes agreement "harder" (the paper's words): since 1 − cos(·) ≥ 0 on [0, π] the
+      max(0, ·) never acts there, and the value is ≥ 1 − cos α > 0 for every α > 0 (identical
+      embeddings: arccos(1) = 0, J = 1 − cos α ≈ 0.0199 for α = 0.2). The slope in c̄ is
+      sin(arccos c̄ + α)/√(1 − c̄²), unbounded as c̄ → 1: c̄ is clamped just inside ±1 (float
+      eps), so at perfect agreement the gradient is large but finite. For arccos(c̄) > π − α the
+      value falls again (1 − cos is not monotone past π); the printed formula has that too.
+    * ``mode="per-sample"``: the same additive form with an angle per pair, averaged,
+      ``J = mean_k max(0, 1 − cos(θ_k + α))``. Equal to ``"printed"`` when every pair has the
+      same angle; otherwise not (arccos of a mean is not the mean of arccos).
+    * ``mode="hinge"``: zero within the margin, ``J = mean_k [1 − cos(max(0, θ_k − α))]``:
+      zero whenever θ_k ≤ α, increasing beyond it, gradient continuous at θ = α. It *tolerates*
+      angles up to α, where the printed form penalises every angle; not what eq. 1 writes, kept
+      as an ablation (it was this project's earlier default).
 
-    Reconstruction: the paper's eq. 1 and its text ("compel G_i to harder produce ... closely
-    aligned" representations) describe the additive form; the project's issue specifies
-    "J_Sim is zero within the margin", which the printed formula cannot satisfy. Both are
-    offered; the default follows the issue, ``mode="additive"`` reproduces the formula. The
-    reduction over the batch (mean) is not stated in the paper and is our choice.
+    The paper does not say how a per-sample form would reduce over the batch; we take the mean.
 
     ``z_teacher`` may be one tensor or a sequence with one tensor per teacher; then
     ``z_student`` is one tensor (the same student representation for every teacher, as in
@@ -159,7 +184,7 @@ def angular_similarity_loss(
         z_student: ``(B, ...)`` representations Z_S^E.
         z_teacher: ``(B, ...)`` representations Z_G^E (same shape), or a sequence of them.
         margin: α in radians, ``0 <= α < π`` (the paper uses 0.2).
-        mode: ``"margin"`` or ``"additive"``, see above.
+        mode: one of :data:`SIM_MODES`, see above.
 
     Returns:
         A scalar tensor.
@@ -167,8 +192,7 @@ def angular_similarity_loss(
     margin = _check_nonneg(margin, "margin")
     if margin >= math.pi:
         raise ValueError(f"margin={margin!r} must be an angle in radians in [0, π)")
-    if mode not in ("margin", "additive"):
-        raise ValueError(f"mode={mode!r}: allowed are 'margin' and 'additive'")
+    mode = check_sim_mode(mode)
     teachers = _as_list(z_teacher, "z_teacher")
     if isinstance(z_student, torch.Tensor):
         students = [z_student] * len(teachers)
@@ -188,10 +212,12 @@ def angular_similarity_loss(
                 "row with the same number of features"
             )
         cos = F.cosine_similarity(a, b, dim=1, eps=1e-12)
+        if mode == "printed":
+            cos = cos.mean(dim=0, keepdim=True)  # eq. 1: the batch mean before the arccos
         # arccos has an infinite slope at ±1: clamp just inside (float32 eps ≈ 1.2e-7)
         tiny = torch.finfo(cos.dtype).eps
         theta = torch.arccos(cos.clamp(-1.0 + tiny, 1.0 - tiny))
-        if mode == "margin":
+        if mode == "hinge":
             per = 1.0 - torch.cos((theta - margin).clamp_min(0.0))
         else:
             per = (1.0 - torch.cos(theta + margin)).clamp_min(0.0)
@@ -325,6 +351,24 @@ def mi_loss(
         bound = jsd_mi_lower_bound(estimator(zs, zt), estimator(shuffled, zt))
         total = -bound if total is None else total - bound
     return total
+
+
+def mi_no_information(n_teachers: int = 1) -> float:
+    """J_MI's no-information value: what :func:`mi_loss` is worth when Ψθ cannot tell the joint
+    pairs from the shuffled ones — ``N · ln 4`` for N teachers (2·ln 4 ≈ 2.773 for two).
+
+    Derivation. Per teacher, :func:`mi_loss` is L(Ψ) = E_joint[softplus(−Ψ)] +
+    E_marginal[softplus(Ψ)]. When the "joint" pairs are drawn from the product of the marginals
+    (independent rows — what Algorithm 3's data rows and fresh noise draws are), both
+    expectations are over the same distribution P, so L = E_P[f(Ψ)] with
+    f(x) = softplus(x) + softplus(−x). f is convex and even, f'(x) = σ(x) − σ(−x) vanishes only
+    at x = 0, and f(0) = 2·ln 2 = ln 4; hence L ≥ ln 4 for *every* critic, with equality for
+    Ψ ≡ 0. Summed over N teachers: N·ln 4. (Equivalently, the JSD bound of
+    :func:`jsd_mi_lower_bound` is ≤ −ln 4 there, its value at D_JS = 0.) On one finite batch a
+    critic can dip below it by fitting that batch's pairing; in expectation over fresh batches
+    it cannot, so a J_MI that stays at N·ln 4 says the constraint carries no signal.
+    """
+    return _check_positive_int(n_teachers, "n_teachers") * math.log(4.0)
 
 
 # --- spectral norm, power iteration (App. F; Miyato et al. 2018) ---------------------------------
@@ -554,6 +598,28 @@ def functional_integrity_loss(
 # --- Expert Distilling, one batch (Algorithm 3, lines 8–23) --------------------------------------
 
 
+PAIRINGS: tuple[str, ...] = ("row", "nearest")
+"""How :func:`expert_distilling_terms` pairs student rows with a teacher's rows for J_Sim and J_MI:
+``"row"`` (Algorithm 3 as written) or ``"nearest"`` (:func:`nearest_rows`)."""
+
+
+def nearest_rows(query: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
+    """The rows of ``pool`` nearest in angle to each row of ``query``: row k of the result is the
+    row of ``pool`` with the largest cosine similarity to ``query[k]`` (ties: the first). The
+    choice is made without gradient; the chosen rows keep theirs. Rows may repeat."""
+    return pool[nearest_index(query, pool)]
+
+
+def nearest_index(query: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
+    """For each row of ``query`` the index of the row of ``pool`` nearest to it in angle
+    (largest cosine similarity; ties: the first), without gradient."""
+    q, p = _flat(query, "query"), _flat(pool, "pool")
+    if q.shape[1] != p.shape[1]:
+        raise ValueError(f"query has {q.shape[1]} features, pool {p.shape[1]}: they must match")
+    with torch.no_grad():
+        return (_unit(q.detach()) @ _unit(p.detach()).T).argmax(dim=1)
+
+
 def expert_distilling_terms(
     student: tuple[torch.Tensor, torch.Tensor],
     teachers: Sequence[tuple[torch.Tensor, torch.Tensor]],
@@ -563,8 +629,9 @@ def expert_distilling_terms(
     use_mi: bool = True,
     use_fi: bool = True,
     margin: float = ALPHA,
-    sim_mode: Literal["margin", "additive"] = "margin",
+    sim_mode: str = "printed",
     negatives: Literal["roll", "permute"] = "roll",
+    pairing: str = "row",
     n_iter: int = 20,
     fi_normalize: Literal["sample", "none"] = "sample",
     generator: torch.Generator | None = None,
@@ -576,6 +643,15 @@ def expert_distilling_terms(
     (bAaT++: ``use_fi=False``; the ablations of Table 2). Pass the result to
     :func:`combine_losses` as ``combine_losses(j_mae, **terms)``.
 
+    ``pairing`` (one of :data:`PAIRINGS`) decides which teacher row student row k meets in J_Sim
+    and J_MI. ``"row"``: row k of each, as Algorithm 3 writes it — the student's rows come from
+    data, the teacher's from fresh noise, so the pairs are independent and J_MI's "joint" pairs
+    are draws from the product of the marginals (its value cannot fall below
+    :func:`mi_no_information` in expectation). ``"nearest"``: the teacher's row nearest in
+    angle to student row k (:func:`nearest_rows`, chosen anew each batch), which makes the pair
+    depend on the student row — the same reading as Expert Training's ``pairing="nearest"``
+    (:mod:`.teachers`). J_FI reads each block's own batch and is the same under both.
+
     Returns:
         ``{"j_sim": ..., "j_mi": ..., "j_fi": ...}`` (each a scalar tensor or ``None``).
     """
@@ -584,7 +660,11 @@ def expert_distilling_terms(
         raise ValueError(
             "teachers is empty: Expert Distilling needs at least one surrogate teacher"
         )
+    if pairing not in PAIRINGS:
+        raise ValueError(f"pairing={pairing!r}: allowed are {', '.join(map(repr, PAIRINGS))}")
     z_e = [ze for _, ze in teachers]
+    if pairing == "nearest":
+        z_e = [nearest_rows(student[1], ze) for ze in z_e]
     out: dict[str, torch.Tensor | None] = {"j_sim": None, "j_mi": None, "j_fi": None}
     if use_sim:
         out["j_sim"] = angular_similarity_loss(student[1], z_e, margin, mode=sim_mode)

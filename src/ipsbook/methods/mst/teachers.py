@@ -41,6 +41,10 @@ profile sets ``lr``. What the paper leaves open, and our choices:
   Adam(lr 1e-4, β = (0.5, 0.9)) for both; the paper gives none of these. An *epoch* is one pass
   of the critic over the source set in batches of 128 (a fresh real batch per critic step); G
   steps once every n_critic critic steps, the count carried across epochs.
+* **J_Sim's form** (``sim_mode``): eq. 1 as printed by default (batch-mean cosine, one
+  arccos, additive margin); ``"per-sample"`` and ``"hinge"`` are the ablations of
+  :func:`.losses.angular_similarity_loss`. It enters :meth:`TeacherConfig.weights_key`, so the
+  cache never hands out a teacher trained under another form.
 * **Pairing for the extra constraints.** Eq. 2 and eq. 1 pair row k of the generated batch with
   row k of a real batch (Y_k, Z^E_{k,S}), but G_i draws from noise: row k of one has nothing to
   do with row k of the other. Given that independence, the row-wise terms are minimised by one
@@ -71,7 +75,6 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ...torchutil import resolve_device, torch_session
@@ -79,8 +82,10 @@ from .data import FingerprintSet
 from .losses import (
     ALPHA,
     angular_similarity_loss,
+    check_sim_mode,
     gradient_penalty,
     mae_loss,
+    nearest_index,
     wgan_critic_loss,
     wgan_generator_loss,
 )
@@ -214,6 +219,7 @@ class TeacherConfig:
     sim_weight: float = 1.0
     mae_weight: float = 1.0
     margin: float = ALPHA
+    sim_mode: str = "printed"
     pairing: Literal["nearest", "row"] = "nearest"
     num_threads: int | None = None
     device: str | None = None
@@ -241,8 +247,19 @@ class TeacherConfig:
                 raise ValueError(f"{name}={v!r} must be a number >= 0")
         if self.pairing not in PAIRINGS:
             raise ValueError(f"pairing={self.pairing!r}; allowed: {', '.join(PAIRINGS)}")
+        check_sim_mode(self.sim_mode)
         if self.num_threads is not None:
             _check_pos_int("num_threads", self.num_threads)
+
+    def weights_key(self) -> dict[str, Any]:
+        """Every setting the trained generator's weights depend on (all fields but where and
+        how visibly it runs): the part of an expert's cache digest that the teacher owns, so a
+        teacher trained under another J_Sim form, margin, pairing or GAN constant is never
+        reused."""
+        skip = ("num_threads", "device", "progress", "precompute_bytes")
+        out = {k: v for k, v in vars(self).items() if k not in skip}
+        out["betas"] = list(self.betas)
+        return out
 
 
 @dataclass
@@ -386,9 +403,7 @@ def _pair(
     """The real Z^E and positions each generated row is compared with (see module docs)."""
     if how == "row":
         return real_e, y
-    with torch.no_grad():
-        sim = F.normalize(fake_e, dim=1) @ F.normalize(real_e, dim=1).T
-        j = sim.argmax(dim=1)
+    j = nearest_index(fake_e, real_e)
     return real_e[j], y[j]
 
 
@@ -515,7 +530,7 @@ def _train_gan(
             g_adv = wgan_generator_loss(critic(fz_f, fz_e))
             _, gen_e = gen.unstandardise(fz_f, fz_e)
             pair_e, pair_y = _pair(gen_e.detach(), raw_e, y[idx], config.pairing)
-            j_sim = angular_similarity_loss(pair_e, gen_e, config.margin)
+            j_sim = angular_similarity_loss(pair_e, gen_e, config.margin, mode=config.sim_mode)
             j_mae_gen = mae_loss(regress_standardised(model, gen_e).float(), pair_y)
             loss_g = g_adv + config.sim_weight * j_sim + config.mae_weight * j_mae_gen
             opt_g.zero_grad(set_to_none=True)
@@ -575,6 +590,7 @@ def teacher_quality(
     n: int = 1024,
     seed: int = 0,
     margin: float = ALPHA,
+    sim_mode: str = "printed",
 ) -> dict[str, float]:
     """Fig. 1a's checks on ``n`` generated samples against the source set's real ones, in eval
     mode: J_Sim to the nearest real Z^E, R_i^S's error (m) at the nearest real sample's position,
@@ -603,7 +619,7 @@ def teacher_quality(
             sd = ze_real.std(0)
             live = sd > 1e-6  # dead units (constant over the set) say nothing about fidelity
             out = {
-                "J_Sim_nearest": float(angular_similarity_loss(pe, ze_gen, margin)),
+                "J_Sim_nearest": float(angular_similarity_loss(pe, ze_gen, margin, mode=sim_mode)),
                 "R_error_gen_m": float(mae_loss(regress_standardised(model, ze_gen).float(), py))
                 * metres,
                 "R_error_real_m": float(mae_loss(regress_standardised(model, ze_real).float(), y))
