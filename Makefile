@@ -80,7 +80,7 @@ test: venv ## run the whole test suite (notebooks under the smoke profile, nbval
 
 check-book: venv ## check _build/html in headless Chromium; screenshots in _build/screenshots
 	@test -f _build/html/index.html || { echo "check-book: _build/html is missing: run 'make book' (or 'make book PROFILE=smoke') first" >&2; exit 1; }
-	$(BIN)/python -m ipsbook.bookcheck _build/html
+	$(BIN)/python -m ipsbook.book.bookcheck _build/html
 
 bench: venv ## speed and memory benchmarks (benchmarks/run.py; results in benchmarks/results/)
 	@test -f benchmarks/run.py || { echo "benchmarks/run.py does not exist yet" >&2; exit 1; }

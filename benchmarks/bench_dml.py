@@ -48,9 +48,9 @@ from typing import Any
 
 import numpy as np
 
-from ipsbook.benchio import atomic_write as _atomic_write
-from ipsbook.benchio import csv_number as _fmt
-from ipsbook.benchio import jsonable as _jsonable
+from ipsbook.book.benchio import atomic_write as _atomic_write
+from ipsbook.book.benchio import csv_number as _fmt
+from ipsbook.book.benchio import jsonable as _jsonable
 from ipsbook.methods.dml import distances, meta, positioning, representations, train
 from ipsbook.methods.dml.knn import KNNPositioner, knn_report
 

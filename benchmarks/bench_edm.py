@@ -38,9 +38,9 @@ from typing import Any
 
 import numpy as np
 
-from ipsbook.benchio import atomic_write as _atomic_write
-from ipsbook.benchio import csv_number as _fmt
-from ipsbook.benchio import loglog_fit
+from ipsbook.book.benchio import atomic_write as _atomic_write
+from ipsbook.book.benchio import csv_number as _fmt
+from ipsbook.book.benchio import loglog_fit
 from ipsbook.methods.edm import (
     classical_mds,
     complete_shortest_path,

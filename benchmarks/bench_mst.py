@@ -54,10 +54,10 @@ import numpy as np
 import torch
 
 from ipsbook import profiles
-from ipsbook.benchio import add_torch_info
-from ipsbook.benchio import atomic_write as _atomic_write
-from ipsbook.benchio import csv_number as _fmt
-from ipsbook.benchio import jsonable as _jsonable
+from ipsbook.book.benchio import add_torch_info
+from ipsbook.book.benchio import atomic_write as _atomic_write
+from ipsbook.book.benchio import csv_number as _fmt
+from ipsbook.book.benchio import jsonable as _jsonable
 from ipsbook.methods.mst import data
 from ipsbook.methods.mst.distill import distill
 from ipsbook.methods.mst.experiment import (

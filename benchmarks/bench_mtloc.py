@@ -55,10 +55,10 @@ import numpy as np
 import torch
 
 from ipsbook import profiles
-from ipsbook.benchio import add_torch_info, loglog_fit
-from ipsbook.benchio import atomic_write as _atomic_write
-from ipsbook.benchio import csv_number as _fmt
-from ipsbook.benchio import jsonable as _jsonable
+from ipsbook.book.benchio import add_torch_info, loglog_fit
+from ipsbook.book.benchio import atomic_write as _atomic_write
+from ipsbook.book.benchio import csv_number as _fmt
+from ipsbook.book.benchio import jsonable as _jsonable
 from ipsbook.data import ilc
 from ipsbook.methods.mtloc import FitConfig, baselines, fit, make_mtloc, predict
 from ipsbook.methods.mtloc.experiment import Settings, training_subset

@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from ipsbook.benchio import atomic_write as _atomic_write
-from ipsbook.benchio import csv_number as _fmt
+from ipsbook.book.benchio import atomic_write as _atomic_write
+from ipsbook.book.benchio import csv_number as _fmt
 from ipsbook.methods import hamming
 
 HERE = Path(__file__).resolve().parent

@@ -97,7 +97,7 @@ from ipsbook.methods import bfp
 from ipsbook.methods import bfp_figures as figs
 from ipsbook.methods import bfp_rules as rules
 from ipsbook.methods.hamming import pack_bits, search_ties
-from ipsbook.outputs import RunOutput
+from ipsbook.book.outputs import RunOutput
 
 ipsbook.setup(seed)
 pd.set_option("display.max_colwidth", None)

@@ -90,7 +90,7 @@ from ipsbook.methods.dml import compare, distances, meta, positioning, represent
 
 # the package re-exports the function `scenarios`, which hides the module of the same name
 scenarios = importlib.import_module("ipsbook.methods.dml.scenarios")
-from ipsbook.outputs import RunOutput
+from ipsbook.book.outputs import RunOutput
 
 ipsbook.setup(seed)
 pd.set_option("display.max_colwidth", None)

@@ -108,7 +108,7 @@ from ipsbook.methods.edm import (
 )
 from ipsbook.methods.edm.iag import iag_resolve
 from ipsbook.methods.edm.wall_remover import triangle_test, wall_remover
-from ipsbook.outputs import RunOutput
+from ipsbook.book.outputs import RunOutput
 from ipsbook.radio import (
     FloorPlan,
     FTMModel,

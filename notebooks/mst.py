@@ -107,7 +107,7 @@ from ipsbook import plotting, profiles, stats
 from ipsbook.data import cache_dir
 from ipsbook.methods.mst import data, experiment, paper, plots, report
 from ipsbook.models.fingerprint import MODELS, build, parameter_count
-from ipsbook.outputs import RunOutput
+from ipsbook.book.outputs import RunOutput
 
 ipsbook.setup(seed)
 for _name, _v in (("workers", workers), ("seed", seed)):

@@ -91,7 +91,7 @@ from ipsbook.data import ilc
 from ipsbook.methods.mtloc import FitConfig, fit, make_mtloc, paper, plots
 from ipsbook.methods.mtloc.experiment import Settings, rate_label, run_all
 from ipsbook.models.mtloc import MTLoc, layer_table
-from ipsbook.outputs import RunOutput
+from ipsbook.book.outputs import RunOutput
 
 ipsbook.setup(seed)
 if not (isinstance(epochs, int) and epochs >= 0):

@@ -39,7 +39,7 @@ def ipsbook_command() -> list[str]:
     script = Path(sys.executable).parent / "ipsbook"
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "import sys; from ipsbook.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from ipsbook.book.cli import main; sys.exit(main())"]
 
 
 def notebook_names() -> list[str]:

@@ -19,9 +19,9 @@ import pytest
 import torch
 from conftest import load_benchmark
 
-from ipsbook import performance
+from ipsbook.book import performance
 from ipsbook.methods.mst.experiment import EPOCH_MS, Settings, estimate
-from ipsbook.performance import write_performance_page
+from ipsbook.book.performance import write_performance_page
 
 MODELS = ("dnn", "cnnloc", "bayescnn", "baat")
 DATASETS = ("ujiindoorloc", "tampere", "uji-lib")

@@ -1,4 +1,4 @@
-"""The browser check of the rendered book (``ipsbook.bookcheck``, ``make check-book``).
+"""The browser check of the rendered book (``ipsbook.book.bookcheck``, ``make check-book``).
 
 * On a tiny synthetic site written here: every kind of failure is found and named (a broken
   image, a dead link, a missing anchor, a JavaScript error, a traceback, a claim without its
@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO, ipsbook_command, run_log_tail
 
-from ipsbook import bookcheck
-from ipsbook.bookcheck import APT_HINT, BookCheckError, check_book
+from ipsbook.book import bookcheck
+from ipsbook.book.bookcheck import APT_HINT, BookCheckError, check_book
 
 # a 2×2 red PNG
 PNG = base64.b64decode(

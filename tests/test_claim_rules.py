@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ipsbook import claims, scorecard, stats
+from ipsbook import stats
+from ipsbook.book import claims, scorecard
 
 
 def cs() -> claims.ClaimSet:

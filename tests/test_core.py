@@ -9,8 +9,9 @@ import pytest
 
 matplotlib.use("Agg")
 
-from ipsbook import claims, metrics, plotting, profiles, scorecard
-from ipsbook.outputs import RunOutput
+from ipsbook import metrics, plotting, profiles
+from ipsbook.book import claims, scorecard
+from ipsbook.book.outputs import RunOutput
 
 
 def test_profiles_resolve_and_override():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.stats import pearsonr, rankdata, spearmanr
 
-from ipsbook import claims
+from ipsbook.book import claims
 from ipsbook.methods.dml import compare
 from ipsbook.methods.dml.meta import MetaMetric
 

@@ -164,7 +164,7 @@ def test_paired_verdicts_go_both_ways_and_count_points():
 
 
 def test_claims_from_paired_intervals_reproduce_or_not():
-    from ipsbook.claims import NOT_REPRODUCED, REPRODUCED, ClaimSet
+    from ipsbook.book.claims import NOT_REPRODUCED, REPRODUCED, ClaimSet
 
     C = ClaimSet(paper="B", chapter="ftm", profile="smoke")
     for diff, want in ((-0.5, REPRODUCED), (+0.5, NOT_REPRODUCED), (0.0, NOT_REPRODUCED)):

@@ -1,4 +1,4 @@
-"""Frozen reference results (ipsbook.freeze): the committed bundle's manifest, freezing,
+"""Frozen reference results (ipsbook.book.freeze): the committed bundle's manifest, freezing,
 staleness per chapter, the book built from the bundle, and the scorecard's reference columns."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ipsbook import build, claims, freeze, inputs, runner, scorecard
-from ipsbook.cli import main
+from ipsbook.book import build, claims, freeze, inputs, runner, scorecard
+from ipsbook.book.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +32,7 @@ def _git(root: Path, *args: str) -> None:
 def proj(tmp_path, monkeypatch) -> runner.Project:
     """A throw-away git project with the toy notebooks and a stub package of two modules."""
     monkeypatch.delenv(runner.RUNS_ENV, raising=False)
-    monkeypatch.setattr(runner, "_LOG_FORCE", False)
+    monkeypatch.setattr(runner.log, "_LOG_FORCE", False)
     root = tmp_path / "proj"
     (root / "notebooks").mkdir(parents=True)
     for nb in FIXTURES.glob("*.py"):

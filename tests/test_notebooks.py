@@ -31,7 +31,7 @@ pytestmark = pytest.mark.notebook
 
 
 def _allowed_statuses() -> tuple[str, ...]:
-    from ipsbook.claims import ALL_STATUSES  # the verdicts and "fact"
+    from ipsbook.book.claims import ALL_STATUSES  # the verdicts and "fact"
 
     return tuple(ALL_STATUSES)
 

@@ -40,7 +40,7 @@ def test_console_script_help() -> None:
 
 
 def test_console_script_declared() -> None:
-    assert _pyproject()["project"]["scripts"]["ipsbook"] == "ipsbook.cli:main"
+    assert _pyproject()["project"]["scripts"]["ipsbook"] == "ipsbook.book.cli:main"
 
 
 def test_pins() -> None:

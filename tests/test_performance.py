@@ -1,4 +1,4 @@
-"""The generated performance page (ipsbook.performance), with and without benchmark results."""
+"""The generated performance page (ipsbook.book.performance), with and without benchmark results."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from ipsbook import performance
-from ipsbook.performance import PerformanceError, write_performance_page
+from ipsbook.book import performance
+from ipsbook.book.performance import PerformanceError, write_performance_page
 
 MACHINE = {
     "cores": 2, "os_cpu_count": 4, "cpu_model": "Test CPU 9000", "llvm_host_cpu": "znver5",
@@ -237,7 +237,7 @@ def test_mtloc_training_view() -> None:
 
 
 def test_frozen_reference_results_render_beside_local_ones(tmp_path: Path) -> None:
-    from ipsbook import freeze, runner
+    from ipsbook.book import freeze, runner
 
     root = tmp_path / "proj"
     (root / "notebooks").mkdir(parents=True)

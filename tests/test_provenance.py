@@ -1,4 +1,4 @@
-"""The generated "How this page was made" block (ipsbook.provenance) and its parsers."""
+"""The generated "How this page was made" block (ipsbook.book.provenance) and its parsers."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import nbformat
 import pytest
 from conftest import REPO, notebook_names
 
-from ipsbook import bibtex, provenance
-from ipsbook.provenance import ProvenanceError, parse_parameters_cell, split_comment
+from ipsbook.book import bibtex, provenance
+from ipsbook.book.provenance import ProvenanceError, parse_parameters_cell, split_comment
 
 # --------------------------------------------------------------------------- parameters cell
 

@@ -1,4 +1,4 @@
-"""Tests of ipsbook.runner (and the ipsbook CLI's exit codes) on toy notebooks.
+"""Tests of ipsbook.book.runner (and the ipsbook CLI's exit codes) on toy notebooks.
 
 The toy notebooks live in tests/fixtures/notebooks and are copied into a temporary project, so
 that nothing here touches the real runs/ or book/. Tests that start a kernel are marked
@@ -15,8 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ipsbook import runner
-from ipsbook.cli import main
+from ipsbook.book import runner
+from ipsbook.book.cli import main
 from ipsbook.profiles import ProfileError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
@@ -25,7 +25,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 @pytest.fixture(autouse=True)
 def _isolate(monkeypatch):
     monkeypatch.delenv(runner.RUNS_ENV, raising=False)
-    monkeypatch.setattr(runner, "_LOG_FORCE", False)  # the log has a test of its own
+    monkeypatch.setattr(runner.log, "_LOG_FORCE", False)  # the log has a test of its own
 
 
 @pytest.fixture
@@ -181,7 +181,7 @@ def test_cache_key_depends_on_what_decides_the_result(proj):
 
 def fake_recorded_run(proj: runner.Project, name: str, modules: list[str]) -> runner.RunPlan:
     """A finished run of ``name`` whose kernel imported ``modules`` of the stub package."""
-    from ipsbook import inputs
+    from ipsbook.book import inputs
 
     (plan,) = runner.plan_runs([name], "smoke", project=proj)
     out = fake_good_run(proj, name)
@@ -274,7 +274,7 @@ def test_cli_list(proj, capsys):
 
 
 def fake_chapter_run(proj: runner.Project, name: str, profile: str = "smoke") -> None:
-    from ipsbook.claims import ClaimSet
+    from ipsbook.book.claims import ClaimSet
 
     out = fake_good_run(proj, name, profile)
     claims = ClaimSet(paper="D", chapter=name, profile=profile)
@@ -389,7 +389,7 @@ def test_two_notebooks_in_parallel(proj, monkeypatch):
     import threading
 
     active, peak, lock = [0], [0], threading.Lock()
-    real_run_one = runner._run_one
+    real_run_one = runner.local._run_one
 
     def counting_run_one(*args, **kwargs):
         with lock:
@@ -401,7 +401,7 @@ def test_two_notebooks_in_parallel(proj, monkeypatch):
             with lock:
                 active[0] -= 1
 
-    monkeypatch.setattr(runner, "_run_one", counting_run_one)
+    monkeypatch.setattr(runner.local, "_run_one", counting_run_one)
     seen = []
     results = runner.run_notebooks(
         ["all"], "smoke", {"fail": "False"}, project=proj, jobs=2, on_result=seen.append,
@@ -494,7 +494,7 @@ def test_kernel_start_failure_gives_up_after_bounded_attempts(proj, monkeypatch)
 
 @pytest.mark.notebook
 def test_log_lines_when_stdout_is_not_a_terminal(proj, monkeypatch, capsys):
-    monkeypatch.setattr(runner, "_LOG_FORCE", True)
+    monkeypatch.setattr(runner.log, "_LOG_FORCE", True)
     assert main(["run", "toy", "--profile", "smoke", "--project", str(proj.root)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "ipsbook: start toy (profile smoke)"

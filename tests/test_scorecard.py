@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ipsbook import claims, scorecard
+from ipsbook.book import claims, scorecard
 
 
 def _save(root: Path, profile: str, chapter: str, paper: str, build) -> None:

@@ -1,6 +1,6 @@
 """``python -m ipsbook ...`` is ``ipsbook ...``."""
 
-from .cli import main
+from .book.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -380,7 +380,7 @@ def _mst_training(d: Mapping[str, Any]) -> View:
 def _generic(d: Mapping[str, Any]) -> View:
     name = str(d.get("benchmark", "?"))
     view = View(name, f"`{name}`", "No renderer knows this benchmark yet: its timed rows as "
-                "stored (`ipsbook.performance.VIEWS` maps a benchmark to its renderer).")
+                "stored (`ipsbook.book.performance.VIEWS` maps a benchmark to its renderer).")
     rows = [r for r in d.get("rows", []) if isinstance(r, Mapping)]
     if rows:
         plain = [k for k, v in rows[0].items() if not isinstance(v, (Mapping, list))]
@@ -456,7 +456,7 @@ def _figure(draw: Callable[[Any], None], *, height: float = 3.6) -> bytes:
     import matplotlib as mpl
     from matplotlib.figure import Figure
 
-    from .plotting import use_style
+    from ..plotting import use_style
 
     with mpl.rc_context():
         use_style()
@@ -469,7 +469,7 @@ def _figure(draw: Callable[[Any], None], *, height: float = 3.6) -> bytes:
 
 def speedup_png(sp: Speedups) -> bytes:
     """Bars (one per peer) or lines (against size) of ``t(peer) / t(ipsbook)``, log scale."""
-    from .plotting import PALETTE, labelled
+    from ..plotting import PALETTE, labelled
 
     def draw(fig) -> None:
         ax = fig.add_subplot()
@@ -500,7 +500,7 @@ def speedup_png(sp: Speedups) -> bytes:
 
 def growth_png(g: Growth) -> bytes:
     """Time against size, log-log, with each method's fitted ``a * n ** k`` dashed."""
-    from .plotting import PALETTE, labelled
+    from ..plotting import PALETTE, labelled
 
     def draw(fig) -> None:
         ax = fig.add_subplot()

@@ -1,6 +1,6 @@
 """The reproducibility scorecard: every chapter's claims on one page (book machinery).
 
-The claims themselves are recorded by :mod:`ipsbook.claims` while a chapter runs; this module
+The claims themselves are recorded by :mod:`ipsbook.book.claims` while a chapter runs; this module
 only reads ``claims.json`` files and writes ``book/scorecard.md``.
 """
 
@@ -32,7 +32,7 @@ Key = str
 
 
 def _key(c: Claim) -> Key:
-    """How a claim is recognised in another profile's runs: its id (ipsbook.claims.claim_id)."""
+    """How a claim is recognised in another profile's runs: its id (ipsbook.book.claims.claim_id)."""
     return c.id
 
 
@@ -52,7 +52,7 @@ def _claims_of(runs_root: Path, profile: str) -> dict[Key, Claim]:
 
 def _chapter_scale(runs_root: Path | None, profile: str, chapter: str) -> str:
     """What ``profile`` changes in ``chapter`` compared with ``paper``, on one line."""
-    from .profiles import ProfileError
+    from ..profiles import ProfileError
     from .provenance import profile_differences
 
     config = None
@@ -98,7 +98,7 @@ def outlook(
     if profile == "paper":
         return lines + [("These runs used the papers' own sizes (`paper`): no status on this "
                         "page is limited by a scaled-down profile."), ""], set()
-    from .profiles import PROFILES
+    from ..profiles import PROFILES
 
     root = Path(runs_root) if runs_root is not None else None
     here = {_key(c): c for c in claims}
@@ -342,7 +342,7 @@ def write_scorecard_page(
     """Gather the claims of ``profile`` and write the scorecard page to ``dest``.
 
     ``reference``: chapter → its frozen run's state (anything with ``.state`` and ``.why``,
-    e.g. :class:`ipsbook.freeze.BundleState`); ``reference_root``: the folder of the frozen
+    e.g. :class:`ipsbook.book.freeze.BundleState`); ``reference_root``: the folder of the frozen
     runs (``results/full``), whose claims are shown beside these."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)

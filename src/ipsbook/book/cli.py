@@ -1,5 +1,5 @@
 """The ``ipsbook`` command: ``run``, ``list``, ``build``, ``freeze`` and ``status`` (logic in
-:mod:`ipsbook.runner`, :mod:`ipsbook.build` and :mod:`ipsbook.freeze`).
+:mod:`ipsbook.book.runner`, :mod:`ipsbook.book.build` and :mod:`ipsbook.book.freeze`).
 
 Exit codes: 0 all went well; 1 a notebook (or the book build) failed; 2 bad input (unknown
 profile, notebook or parameter; bad value); 130 interrupted.
@@ -11,8 +11,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ..profiles import PROFILES, ProfileError
 from . import runner
-from .profiles import PROFILES, ProfileError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

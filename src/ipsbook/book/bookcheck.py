@@ -14,7 +14,7 @@ a failure, naming the page and the element, when
   or that is not followed, within its section, by the figure or table the claim refers to.
 
 It saves a 1280×900 PNG of each chapter's first screen and of the scorecard. Run it with
-``python -m ipsbook.bookcheck [HTML_DIR]`` (``make check-book``): exit 1 with the list of
+``python -m ipsbook.book.bookcheck [HTML_DIR]`` (``make check-book``): exit 1 with the list of
 failures, 0 when there are none, 2 when the check cannot run (no book, no browser).
 
 Requires ``selenium`` (``pip install 'ipsbook[test]'``) and, on Debian/Ubuntu,
@@ -531,10 +531,10 @@ def _link_failures(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m ipsbook.bookcheck [HTML_DIR]``: 0 when the book is clean, 1 with failures,
+    """``python -m ipsbook.book.bookcheck [HTML_DIR]``: 0 when the book is clean, 1 with failures,
     2 when the check cannot run."""
     parser = argparse.ArgumentParser(
-        prog="python -m ipsbook.bookcheck",
+        prog="python -m ipsbook.book.bookcheck",
         description="Open every page of the built book in headless Chromium and report broken "
                     "images, dead links and anchors, JavaScript errors, tracebacks in chapters "
                     "and claims without their figure or table; save screenshots.",

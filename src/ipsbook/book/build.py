@@ -3,13 +3,13 @@
 The book never executes anything (``_config.yml`` sets execution off): papermill already did,
 under ``<runs_root>/<profile>/<name>/<name>.ipynb``. This module copies those notebooks to
 ``book/chapters/<name>.ipynb`` with the generated "How this page was made" block
-(:mod:`ipsbook.provenance`; the downloads go to ``book/chapters/_sources/``), writes
+(:mod:`ipsbook.book.provenance`; the downloads go to ``book/chapters/_sources/``), writes
 ``book/scorecard.md`` from every chapter's claims and ``book/performance.md`` from the benchmark
-results and the runs' wall times (:mod:`ipsbook.performance`), and runs
+results and the runs' wall times (:mod:`ipsbook.book.performance`), and runs
 ``jupyter-book build <project root> -W --keep-going``.
 
 Under the ``full`` profile the chapters come from the frozen reference runs in
-``results/full/`` (:mod:`ipsbook.freeze`), never from ``runs/``: nothing is executed. A frozen
+``results/full/`` (:mod:`ipsbook.book.freeze`), never from ``runs/``: nothing is executed. A frozen
 chapter whose inputs changed since is rendered as it was frozen, with a *stale* warning at the
 top saying what changed; a chapter with no frozen run gets a page that says so. Under any other
 profile each chapter's page and the scorecard show the reference run beside the profile's own.
@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..profiles import check_profile
 from .freeze import BENCH, BundleState, bundle_state, results_root
 from .performance import write_performance_page
-from .profiles import check_profile
 from .provenance import SOURCES_DIR, ProvenanceError, write_chapter
-from .runner import Project, _as_project, available_notebooks
+from .runner.project import Project, _as_project, available_notebooks
 from .scorecard import write_scorecard_page
 
 CHAPTERS_DIR = Path("book") / "chapters"

@@ -2,7 +2,7 @@
 
 One :class:`Claim` per regenerated number or qualitative finding. A chapter collects them in a
 :class:`ClaimSet` (``out.claims`` in a notebook) and saves ``claims.json`` in its run folder; the
-scorecard page (:mod:`ipsbook.scorecard`) gathers every chapter's claims (:func:`collect`).
+scorecard page (:mod:`ipsbook.book.scorecard`) gathers every chapter's claims (:func:`collect`).
 Statuses are decided by code from the values, never typed by hand. Each claim has an ``id``
 that stays the same across profiles (see :func:`claim_id`), so that a quick-profile claim can be
 put beside its converged (``full``) counterpart.
@@ -230,10 +230,9 @@ class ClaimSet:
         rule = (f"{interval.level:.0%} interval of A − B wholly "
                 f"{'below' if want < 0 else 'above'} {edge}{' ' + unit if unit else ''}")
         proto = {"interval": text, "rule": rule, **dict(protocol or {})}
-        kw = dict(artefact=artefact, quantity=quantity, paper_value=statement,
-                  ours=f"{ours}; {text}" if ours else text,
-                  criterion="interval", anchor=anchor, profile_sensitive=profile_sensitive,
-                  protocol=proto)
+        kw = {"artefact": artefact, "quantity": quantity, "paper_value": statement,
+              "ours": f"{ours}; {text}" if ours else text, "criterion": "interval",
+              "anchor": anchor, "profile_sensitive": profile_sensitive, "protocol": proto}
         if interval.n < 2:
             return self._add(status=NOT_COMPARABLE,
                              reason="one repeat only: no interval, so no verdict", **kw)

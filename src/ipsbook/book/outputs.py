@@ -3,7 +3,7 @@
 The runner executes every notebook inside a fresh temporary folder and passes it as the
 ``output_dir`` parameter; only a successful run replaces the previous output. A notebook does::
 
-    out = ipsbook.outputs.RunOutput(output_dir, chapter="bfp", paper="D", cfg=cfg, params=...)
+    out = ipsbook.book.outputs.RunOutput(output_dir, chapter="bfp", paper="D", cfg=cfg, params=...)
     out.table(df, "table1")          # tables/table1.csv, and shows it
     out.figure(fig, "fig3a")         # figures/fig3a.png and .svg
     out.claims.relation(...)         # claims

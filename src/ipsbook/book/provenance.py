@@ -36,7 +36,7 @@ from typing import Any
 
 from .bibtex import BibError, Citation, format_citation, read_bib
 from .markdown import escape, table
-from .runner import assignments
+from .runner.project import assignments
 
 PROVENANCE_TAG = "ipsbook-provenance"
 SOURCES_DIR = "_sources"  # under book/chapters/: the downloads (executed .ipynb, Jupytext .py)
@@ -275,7 +275,7 @@ def profile_differences(
     for those that differ, [names of those equal])``. ``run_config`` (``config.json``'s
     ``config``) holds the sizes the run really used; without it the profile's are taken.
     Raises :class:`ipsbook.profiles.ProfileError` when the chapter has no profile sizes."""
-    from . import profiles
+    from .. import profiles
 
     paper = _flatten(_plain(dict(profiles.resolve(key, "paper").values)))
     if run_config is None:
@@ -298,7 +298,7 @@ def profile_differences(
 def dataset_digest(key: str) -> str | None:
     """sha256 of a dataset's registered checksums, one ``<sha256>  <relpath>`` line per file
     (sorted by path, as ``sha256sum`` writes them); None when a checksum is unknown."""
-    from .data import get_dataset
+    from ..data import get_dataset
 
     files = sorted(get_dataset(key).files, key=lambda f: f.relpath)
     if not files or any(f.sha256 is None for f in files):
@@ -308,7 +308,7 @@ def dataset_digest(key: str) -> str | None:
 
 def chapter_datasets(names: Iterable[str]) -> list[Any]:
     """Registered datasets whose ``chapters`` include any of ``names`` (registry order)."""
-    from .data import REGISTRY
+    from ..data import REGISTRY
 
     wanted = set(names)
     return [ds for ds in REGISTRY.values() if wanted & set(ds.chapters)]
@@ -389,7 +389,7 @@ class RunFacts:
     @property
     def profile(self) -> str:
         """From run.json, else config.json, else the run folder's parent (``<runs>/<profile>``)."""
-        from .profiles import PROFILES
+        from ..profiles import PROFILES
 
         folder = self.run_dir.parent.name if self.run_dir is not None else ""
         return str(self.record.get("profile") or (self.config or {}).get("profile")
@@ -429,7 +429,7 @@ def _paper_section(facts: RunFacts, bib: Mapping[str, Mapping[str, str]]) -> lis
 
 
 def _profile_section(facts: RunFacts) -> list[str]:
-    from .profiles import ProfileError
+    from ..profiles import ProfileError
 
     profile = facts.profile
     head = f"**Profile.** Executed under `{profile}`."
@@ -581,7 +581,7 @@ def provenance_markdown(
 
 def profile_note(facts: RunFacts) -> str:
     """The short note put under the chapter's title."""
-    from .profiles import ProfileError
+    from ..profiles import ProfileError
 
     try:
         differ, _ = profile_differences(facts.chapter_key, facts.profile, facts.config)

@@ -7,7 +7,7 @@ wall time per phase, stopping epochs) and ``MANIFEST.json`` with the sha256 of e
 Nothing there is edited by hand: :func:`freeze` writes it from a finished run, and
 :func:`verify` (run by ``make test``) fails on one changed byte, naming the file.
 
-A bundle is *current* while none of the inputs its run recorded (:mod:`ipsbook.inputs`) has
+A bundle is *current* while none of the inputs its run recorded (:mod:`ipsbook.book.inputs`) has
 changed in this checkout, and *stale* otherwise; the book still renders a stale chapter from
 its frozen outputs but says so at the top of its page and on the scorecard, with what changed.
 ``results/bench/`` keeps the reference machine's ``make bench`` results the same way.
@@ -25,16 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from . import inputs as chapter_inputs
-from .runner import (
-    Project,
-    RunPlan,
-    _as_project,
-    _package_dir,
-    _swap_in,
-    available_notebooks,
-    plan_runs,
-    why_stale,
-)
+from .runner import RunPlan, plan_runs, why_stale
+from .runner.local import _swap_in
+from .runner.plan import _package_dir
+from .runner.project import Project, _as_project, available_notebooks
 
 __all__ = [
     "BENCH",

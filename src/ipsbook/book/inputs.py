@@ -103,7 +103,7 @@ def module_keys(paths: Iterable[str], package_dir: Path) -> list[str]:
 
 def profile_sizes(name: str, profile: str) -> Any:
     """The sizes ``profile`` gives chapter ``name`` (None for a notebook without sizes)."""
-    from .profiles import ProfileError, resolve
+    from ..profiles import ProfileError, resolve
 
     try:
         return dict(resolve(name, profile).values)
@@ -128,7 +128,7 @@ def inputs_now(
 ) -> dict[str, Any]:
     """The inputs as they are now in the checkout at ``root`` (module keys and dataset keys as
     a run recorded them)."""
-    from .data import dataset_checksums
+    from ..data import dataset_checksums
 
     nb_path = root / "notebooks" / f"{name}.py"
     if notebook_text is not None:
