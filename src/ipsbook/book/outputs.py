@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..display import readable
 from .claims import ClaimSet
 
 
@@ -53,10 +54,12 @@ class RunOutput:
         self.training_record: dict[str, Any] = {}
 
     def table(self, frame, name: str, *, index: bool = False, float_format: str = "%.4g"):
-        """Save ``frame`` as ``tables/<name>.csv`` and return it (so the cell shows it)."""
+        """Save ``frame`` as ``tables/<name>.csv`` and return it, shown readably (no index unless
+        ``index=True``, booleans as yes/no: :func:`ipsbook.display.readable`); it still computes
+        as the same DataFrame."""
         path = self.tables_dir / f"{name}.csv"
         frame.to_csv(path, index=index, float_format=float_format)
-        return frame
+        return readable(frame, index=index)
 
     def figure(self, fig, name: str, *, dpi: int = 110) -> Path:
         """Save ``fig`` as PNG and SVG, with no timestamps so reruns give identical files."""
