@@ -400,13 +400,17 @@ def resolve(key: str, profile: str, **overrides: Any) -> Config:
 
 
 def table(key: str) -> Any:
-    """A pandas DataFrame of the chapter's sizes, one column per profile (for the book)."""
+    """The chapter's sizes, one row per size and one column per profile, shown whole (for the
+    book: nothing cut to "0.0...")."""
     import pandas as pd
+
+    from .display import readable
 
     if key not in _SIZES:
         raise ProfileError(f"chapter key={key!r} has no profile sizes; known: {', '.join(_SIZES)}")
-    rows = {p: {k: _fmt(v) for k, v in _SIZES[key][p].items()} for p in PROFILES}
-    return pd.DataFrame(rows)
+    names = list(_SIZES[key][PROFILES[0]])
+    rows = [{"size": n, **{p: _fmt(_SIZES[key][p].get(n)) for p in PROFILES}} for n in names]
+    return readable(pd.DataFrame(rows))
 
 
 def _fmt(value: Any) -> str:
