@@ -1,17 +1,23 @@
-"""BibTeX for the generated pages: parse ``book/references.bib`` and write full references.
+"""BibTeX for the generated pages: read ``book/references.bib`` and write full references.
 
-A deliberately small reader (entries, braced/quoted/bare values, the LaTeX accents and macros a
-bibliography uses), so that ``ipsbook build`` needs no BibTeX library; Sphinx's own
-bibliography still comes from sphinxcontrib-bibtex.
+Reading is pybtex's (the library sphinxcontrib-bibtex itself uses): entries, persons, string
+macros, and latexcodec for the LaTeX accents. Writing stays here: one reference in MyST
+Markdown with its DOI/arXiv/URL links, in the book's own short style (pybtex's formatting
+styles give no links and would need a style class of their own to match it).
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+import latexcodec  # noqa: F401 -- registers the "ulatex" codec
+from pybtex.database import parse_string
+from pybtex.exceptions import PybtexError
 
 from .markdown import escape
 
@@ -20,72 +26,38 @@ class BibError(ValueError):
     """A ``.bib`` file that cannot be read (the message says where)."""
 
 
-_ACCENTS = {
-    "'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304",
-    ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328",
-}
-_ACCENT = re.compile(r"\\([`'^\"~=.uvHck])\s*\{?\\?([A-Za-z])\}?")
-_SYMBOLS = {r"\&": "&", r"\%": "%", r"\_": "_", r"\$": "$", r"\#": "#", r"\ss": "ß",
-            r"\o": "ø", r"\O": "Ø", r"\aa": "å", r"\AA": "Å", r"\l": "ł", r"\i": "ı"}
-
-
 def latex_to_text(text: str) -> str:
     """Plain Unicode from the LaTeX a bibliography uses (accents, ``\\url``, dashes, braces)."""
     text = re.sub(r"\\url\{([^}]*)\}", r"\1", text)
-    text = _ACCENT.sub(lambda m: m.group(2) + _ACCENTS[m.group(1)], text)
-    for macro, char in sorted(_SYMBOLS.items(), key=lambda kv: -len(kv[0])):
-        text = re.sub(re.escape(macro) + r"(?![A-Za-z])", char, text)
-    text = text.replace("---", "—").replace("--", "–").replace("~", " ")
-    text = text.replace("{", "").replace("}", "")
+    text = codecs.decode(text, "ulatex")
+    text = text.replace("---", "—").replace("--", "–").replace("{", "").replace("}", "")
     return unicodedata.normalize("NFC", " ".join(text.split()))
 
 
-def _bib_value(text: str, i: int) -> tuple[str, int]:
-    """The value starting at ``text[i]`` (``{...}``, ``"..."`` or a bare word) and the index
-    after it."""
-    if text[i] == "{":
-        depth, j = 0, i
-        while j < len(text):
-            depth += {"{": 1, "}": -1}.get(text[j], 0)
-            if depth == 0:
-                return text[i + 1:j], j + 1
-            j += 1
-        raise BibError("unbalanced braces in a BibTeX value")
-    if text[i] == '"':
-        j = text.index('"', i + 1)
-        return text[i + 1:j], j + 1
-    m = re.compile(r"[^,}\s]+").match(text, i)
-    if not m:
-        raise BibError(f"cannot read a BibTeX value at {text[i:i + 30]!r}")
-    return m.group(0), m.end()
+def _person(person) -> str:
+    return " ".join(person.first_names + person.middle_names + person.prelast_names
+                    + person.last_names + person.lineage_names)
 
 
 def parse_bibtex(text: str) -> dict[str, dict[str, str]]:
-    """``{key: {field: raw value, "ENTRYTYPE": type}}`` for every entry of a ``.bib`` file."""
+    """``{key: {field: raw value, "ENTRYTYPE": type}}`` for every entry of a ``.bib`` file;
+    ``author`` is the names as "First Last and First Last" (LaTeX still in them)."""
+    try:
+        data = parse_string(text, "bibtex")
+    except PybtexError as exc:
+        raise BibError(str(exc)) from None
     entries: dict[str, dict[str, str]] = {}
-    for m in re.finditer(r"@(\w+)\s*\{\s*([^,\s]+)\s*,", text):
-        kind = m.group(1).lower()
-        if kind in ("comment", "string", "preamble"):
-            continue
-        fields: dict[str, str] = {"ENTRYTYPE": kind}
-        i = m.end()
-        while True:
-            fm = re.compile(r"\s*(\w[\w-]*)\s*=\s*").match(text, i)
-            if not fm:
-                break
-            value, i = _bib_value(text, fm.end())
-            fields[fm.group(1).lower()] = value
-            sep = re.compile(r"\s*,?").match(text, i)
-            i = sep.end() if sep else i
-        entries[m.group(2)] = fields
+    for key, entry in data.entries.items():
+        fields = {"ENTRYTYPE": entry.type.lower()}
+        fields.update({name.lower(): str(value) for name, value in entry.fields.items()})
+        if entry.persons.get("author"):
+            fields["author"] = " and ".join(_person(p) for p in entry.persons["author"])
+        entries[key] = fields
     return entries
 
 
 def _authors(raw: str) -> str:
-    names = []
-    for person in re.split(r"\s+and\s+", latex_to_text(raw)):
-        last, _, first = person.partition(",")
-        names.append(f"{first.strip()} {last.strip()}".strip() if first else person.strip())
+    names = [n.strip() for n in re.split(r"\s+and\s+", latex_to_text(raw)) if n.strip()]
     if len(names) > 1:
         return ", ".join(names[:-1]) + " and " + names[-1]
     return names[0] if names else ""
