@@ -79,14 +79,21 @@ import importlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from IPython.display import Markdown, display
-from scipy.stats import spearmanr
 
 import ipsbook
 from ipsbook import data, plotting, profiles
 from ipsbook import metrics as error_metrics  # `metrics` below is Study 2's list of metric names
-from ipsbook.methods.dml import compare, distances, meta, positioning, representations, train
+from ipsbook.methods.dml import (
+    compare,
+    distances,
+    meta,
+    plots,
+    positioning,
+    report,
+    representations,
+    train,
+)
 
 # the package re-exports the function `scenarios`, which hides the module of the same name
 scenarios = importlib.import_module("ipsbook.methods.dml.scenarios")
@@ -105,8 +112,8 @@ if dml_representation not in representations.REPRESENTATIONS:
     raise ValueError(f"dml_representation={dml_representation!r} is not known; allowed: "
                      f"{', '.join(representations.REPRESENTATIONS)}")
 cfg = profiles.resolve("dml", profile)
-params = dict(seed=seed, correlation=correlation, near_m_1=near_m_1, near_m_2=near_m_2,
-              dml_representation=dml_representation, n_boot=n_boot)
+params = {"seed": seed, "correlation": correlation, "near_m_1": near_m_1, "near_m_2": near_m_2,
+          "dml_representation": dml_representation, "n_boot": n_boot}
 out = RunOutput(output_dir, chapter="dml", paper="A", cfg=cfg, params=params)
 plotting.use_style()
 display(Markdown(f"**Profile: `{profile}`** — {cfg.max_pairs} pairs per scenario, GP "
@@ -139,34 +146,16 @@ scs = [s for d in scenarios.DATASETS for s in scenarios.scenarios(d, cfg.granula
 study = scenarios.correlation_study(scs, distances.METRICS, representations.REPRESENTATIONS,
                                     cfg.max_pairs, seed)
 out.table(study, "study1_correlations")
-# each metric at its best representation (by mean correlation over scenarios)
-mean_rep = study.groupby(["metric", "representation"])[correlation].mean()
-best_rep = mean_rep.groupby("metric").idxmax().map(lambda t: t[1])
-ranked = (mean_rep.reset_index()
-          .assign(best=lambda d: d.representation == d.metric.map(best_rep))
-          .query("best").drop(columns="best")
-          .merge(study.groupby(["metric", "representation"])[correlation]
-                 .agg(["min", "max", "std"]).reset_index(), on=["metric", "representation"])
-          .sort_values(correlation, ascending=False).reset_index(drop=True))
-ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
+# each metric at its best representation (by mean correlation over scenarios), ranked
+ranked, best_rep = report.rank_metrics(study, correlation)
 out.table(ranked, "study1_ranked")
 
-# %%
-heat = (study.merge(best_rep.rename("best_rep"), left_on="metric", right_index=True)
-        .query("representation == best_rep")
-        .pivot(index="metric", columns="scenario", values=correlation)
-        .loc[ranked.metric])
-heat.loc["optimal"] = 1.0
-fig, ax = plotting.subplots(figsize=(max(8, 0.45 * heat.shape[1]), 6))
-sns.heatmap(heat, ax=ax, cmap=plotting.SEQUENTIAL, vmin=0, vmax=1, annot=heat.shape[1] <= 14,
-            fmt=".2f", cbar_kws={"label": f"{correlation} correlation with physical distance [–]"})
-ax.grid(False)  # the style's grid would cut through the cells
-ax.set_xlabel("scenario (dataset / granularity) [–]")
-ax.set_ylabel("metric, at its best representation [–]")
+# %% tags=["hide-input"]
+fig = plots.study1_heatmap(study, ranked, best_rep, correlation)
 out.figure(fig, "study1_heatmap")
 plt.show()
 
-# %% tags=["nbval-check-output"]
+# %% tags=["hide-input", "nbval-check-output"]
 ranked.round(3)
 
 # %% [markdown]
@@ -194,71 +183,24 @@ ranked.round(3)
 feat_rep = ranked.representation.mode().iloc[0]
 metrics = list(distances.METRICS)
 min_rss = {d: next(s.min_rss for s in scs if s.dataset == d) for d in scenarios.DATASETS}
-
-
-def features(sc, n_pairs, rng_seed):
-    """Classical-metric features and physical distances of sampled pairs of one scenario."""
-    i, j = distances.sample_pairs(len(sc), n_pairs, np.random.default_rng([rng_seed, len(sc)]))
-    F = distances.pair_features(sc.rss, sc.rss, metrics, feat_rep, pairs_i=i, pairs_j=j,
-                                min_rss=sc.min_rss)
-    return F, sc.physical_distance(i, j)
-
-
-train_scs = [s for s in scs if s.dataset == "ujiindoorloc" and s.granularity == "floor"]
-per = max(50, cfg.gp["max_pairs"] // max(1, len(train_scs)))
-parts = [features(s, per, seed) for s in train_scs]
-F_tr = np.vstack([p[0] for p in parts])
-y_tr = np.concatenate([p[1] for p in parts])
-g_tr = np.concatenate([[s.name] * len(p[1]) for s, p in zip(train_scs, parts)])
+F_tr, y_tr, g_tr = report.gp_training_set(scs, metrics, feat_rep, cfg.gp["max_pairs"], seed)
 mm = meta.fit_meta_metric(F_tr, y_tr, feature_names=metrics, fitness=correlation,
                           groups=g_tr, seed=seed, **cfg.gp)
 out.json(mm.to_dict(), "meta_metric")
-single_metric = mm.single_metric  # None unless the expression uses exactly one metric
-display(Markdown(f"Learned meta-metric (features: the 12 metrics on the `{feat_rep}` "
-                 f"representation):\n\n`{mm.expression}`" + (
-                     f"\n\nIt uses **one** existing metric only (`{single_metric}`): no "
-                     "combination, so the Study-2 correlation claims below are not comparable."
-                     if single_metric else "")))
+display(Markdown(report.meta_metric_note(mm, feat_rep)))
 
 # %%
-rows, unseen_pairs = [], []
-for sc in scs:
-    if sc.dataset == "ujiindoorloc" and sc.granularity != "floor":
-        continue
-    F, y = features(sc, cfg.max_pairs, seed + 1)
-    single = {m: spearmanr(F[:, k], y).statistic if correlation == "spearman"
-              else np.corrcoef(F[:, k], y)[0, 1] for k, m in enumerate(metrics)}
-    best_single = max(single, key=single.get)
-    rows.append({"scenario": sc.name, "dataset": sc.dataset,
-                 "seen in training": sc.dataset == "ujiindoorloc",
-                 "meta-metric": mm.correlation(F, y)[correlation],
-                 "best single metric": single[best_single],
-                 "best single metric name": best_single, "optimal": 1.0})
-    if sc.dataset != "ujiindoorloc":  # the pairs behind the unseen-data intervals
-        unseen_pairs.append((sc.name, mm.evaluate(F), F[:, metrics.index(best_single)], y))
-gp_tab = out.table(pd.DataFrame(rows), "study2_generalisation")
-gp_iv = {}
-if single_metric is None:  # a real combination: paired bootstrap over pairs, per scenario
-    _, gp_point, gp_boot = compare.bootstrap_correlations(
-        np.column_stack([np.concatenate([u[1] for u in unseen_pairs]),
-                         np.concatenate([u[2] for u in unseen_pairs])]),
-        np.concatenate([u[3] for u in unseen_pairs]),
-        groups=np.concatenate([[u[0]] * len(u[3]) for u in unseen_pairs]),
-        kind=correlation, n_boot=n_boot, seed=seed)
-    n_unseen = sum(len(u[3]) for u in unseen_pairs)
-    gp_iv["vs best single"] = compare.contrast_interval(gp_point, gp_boot, (1.0, -1.0),
-                                                        n_items=n_unseen, label="Δ")
-    gp_iv["vs midpoint"] = compare.contrast_interval(gp_point, gp_boot, (1.0, -0.5), const=-0.5,
-                                                     n_items=n_unseen, label="ρ − midpoint")
-fig, ax = plotting.subplots(figsize=(9, 4))
-x = np.arange(len(gp_tab))
-ax.bar(x - 0.2, gp_tab["best single metric"], 0.4, label="best single metric")
-ax.bar(x + 0.2, gp_tab["meta-metric"], 0.4, label="meta-metric")
-ax.axhline(1, color="k", ls=":", label="optimal")
-ax.set_xticks(x, gp_tab.scenario, rotation=60, ha="right", fontsize=7)
-plotting.labelled(ax, "scenario [–]", f"{correlation} correlation [–]",
-                  "meta-metric trained on UJIIndoorLoc floors")
-ax.legend(fontsize=8)
+# test pairs drawn with seed + 1, not the GP's training pairs
+gp_tab, unseen_pairs = report.generalisation(scs, mm, metrics, feat_rep, cfg.max_pairs,
+                                             seed + 1, correlation)
+gp_tab = out.table(gp_tab, "study2_generalisation")
+gp_iv = {}  # intervals only for a real combination (single_metric: see the text above)
+if mm.single_metric is None:  # paired bootstrap over pairs, resampled within each scenario
+    gp_iv = report.generalisation_intervals(unseen_pairs, correlation=correlation,
+                                            n_boot=n_boot, seed=seed)
+
+# %% tags=["hide-input"]
+fig = plots.study2_generalisation(gp_tab, correlation)
 out.figure(fig, "study2_generalisation")
 plt.show()
 gp_tab.round(3)
@@ -289,47 +231,26 @@ gp_tab.round(3)
 # share a fingerprint are not independent, so these intervals are somewhat optimistic.
 
 # %%
-def heard_only(split):
-    """Drop fingerprints with no AP heard (76 in UJIIndoorLoc training): no distance to them
-    means anything, for any metric."""
-    keep = representations.heard(split.rss).any(axis=1)
-    return type(split)(*(None if a is None else np.asarray(a)[keep] for a in split))
-
-
-uji_tr, uji_va = (heard_only(data.ujiindoorloc_arrays(s)) for s in ("train", "validation"))
-tut_tr, tut_te = (heard_only(data.load_tut3(s)) for s in ("train", "test"))
-rep = dict(kind=dml_representation, min_rss=min_rss["ujiindoorloc"])
+uji_tr, uji_va = (report.heard_only(data.ujiindoorloc_arrays(s))
+                  for s in ("train", "validation"))
+tut_tr, tut_te = (report.heard_only(data.load_tut3(s)) for s in ("train", "test"))
+rep = {"kind": dml_representation, "min_rss": min_rss["ujiindoorloc"]}
 Xtr = representations.represent(uji_tr.rss, **rep).astype(np.float32)
 Xva = representations.represent(uji_va.rss, **rep).astype(np.float32)
 h = scenarios.FLOOR_HEIGHT["ujiindoorloc"]
-P3 = lambda a: np.column_stack([a.positions, a.floor * h])
-tr_kw = dict(seed=seed, progress=True, **cfg.train)
-# reference points (1 m cells per floor) go whole to one side of an early-stopping split
-ref_points = lambda P: np.unique(np.round(P).astype(np.int64), axis=0, return_inverse=True)[1]
-fits = {"log-ratio": train.train_embedding(Xtr, P3(uji_tr), loss="log_ratio",
-                                           stop_groups=ref_points(P3(uji_tr)), **tr_kw)}
-for t in (near_m_1, near_m_2):
-    fits[f"triplet @ {t:g} m"] = train.train_embedding(
-        Xtr, P3(uji_tr), loss="triplet", threshold_m=t, stop_groups=ref_points(P3(uji_tr)),
-        **tr_kw)
+P_tr, P_va = report.positions_3d(uji_tr, h), report.positions_3d(uji_va, h)
+tr_kw = {"seed": seed, "progress": True, **cfg.train}
+fits = report.train_embeddings(Xtr, P_tr, (near_m_1, near_m_2), **tr_kw)
 models = {name: model for name, (model, _) in fits.items()}
 vi, vj = distances.sample_pairs(len(Xva), cfg.max_pairs, seed)
-phys = np.linalg.norm(P3(uji_va)[vi] - P3(uji_va)[vj], axis=1)
+phys = np.linalg.norm(P_va[vi] - P_va[vj], axis=1)
 classical, classical_d = compare.pair_correlations(
     uji_va.rss, vi, vj, phys, metrics, representations.REPRESENTATIONS,
     min_rss=min_rss["ujiindoorloc"])
 out.table(classical, "study3_classical_on_validation_pairs")
 best_metric = ranked.metric.iloc[0]  # Study 1's winner, at its best representation
-s1_best = (best_metric, best_rep[best_metric])
-cl_best = (classical.metric.iloc[0], classical.representation.iloc[0])
-BASE = f"best classical on these pairs: {cl_best[0]} ({cl_best[1]})"
-columns = {BASE: classical_d[cl_best]}
-if s1_best != cl_best:
-    columns[f"Study 1's best: {s1_best[0]} ({s1_best[1]})"] = classical_d[s1_best]
-columns["Euclidean on RSS (raw) [extra]"] = classical_d[("euclidean", "raw")]
-for name, model in models.items():
-    E = train.embed(model, Xva)
-    columns[name] = np.linalg.norm(E[vi] - E[vj], axis=1)
+columns, BASE = report.study3_columns(classical, classical_d,
+                                      (best_metric, best_rep[best_metric]), models, Xva, vi, vj)
 dml_tab, dml_iv = compare.correlation_table(columns, phys, against=BASE, n_boot=n_boot,
                                             seed=seed)
 corr = dict(zip(dml_tab.method, dml_tab.spearman))
@@ -370,49 +291,35 @@ units = {"UJIIndoorLoc validation": (f"Web-Mercator m (÷{merc:.3f} = ground m)"
 display(Markdown(f"UJIIndoorLoc: mean northing at latitude {lat:.2f}°, so one data \"metre\" "
                  f"is {1 / merc:.3f} ground metres (factor 1/cos(latitude) = {merc:.3f})."))
 K_CLAIM = 3  # the k of the claims and of the headline table
-tables, rank_tabs, rank_iv = [], [], {}
 fits["log-ratio (Tampere)"] = train.train_embedding(
     representations.represent(tut_tr.rss, kind=dml_representation,
                               min_rss=min_rss["tut3"]).astype(np.float32),
-    tut_tr.coords, loss="log_ratio", stop_groups=ref_points(tut_tr.coords), **tr_kw)
-tut_model = fits["log-ratio (Tampere)"][0]
+    tut_tr.coords, loss="log_ratio", stop_groups=report.reference_points(tut_tr.coords),
+    **tr_kw)
+tables, rank_tabs, rank_iv = [], [], {}
 for name, tr, te, ds, model in (("UJIIndoorLoc validation", uji_tr, uji_va, "ujiindoorloc",
                                  models["log-ratio"]),
-                                ("Tampere test", tut_tr, tut_te, "tut3", tut_model)):
-    pos_tr = tr.positions if hasattr(tr, "positions") else tr.coords[:, :2]
-    pos_te = te.positions if hasattr(te, "positions") else te.coords[:, :2]
-    b_tr = getattr(tr, "building", None)
-    b_te = getattr(te, "building", None)
-    q = np.arange(len(te.rss))
-    if cfg.knn_queries and cfg.knn_queries < len(q):
-        q = np.sort(np.random.default_rng([seed, 7]).choice(len(q), cfg.knn_queries, False))
-    enc = dict(kind=dml_representation, min_rss=min_rss[ds])
-    methods = {
-        "Euclidean (raw)": dict(metric="euclidean", representation="raw", min_rss=min_rss[ds]),
-        f"best classical ({best_metric}, {best_rep[best_metric]})":
-            dict(metric=best_metric, representation=best_rep[best_metric], min_rss=min_rss[ds]),
-        "meta-metric": dict(distance_fn=positioning.meta_distance_fn(
-            mm, metrics, feat_rep, min_rss=min_rss[ds])),
-        "DML log-ratio embedding": dict(distance_fn=train.embedding_distance_fn(
-            model, transform=lambda r, enc=enc: representations.represent(
-                r, **enc).astype(np.float32))),
-    }
-    test = (te.rss[q], pos_te[q], te.floor[q], None if b_te is None else b_te[q])
-    t, errs = positioning.knn_table((tr.rss, pos_tr, tr.floor, b_tr), test, methods,
-                                    return_errors=True)
-    ref = positioning.sklearn_reference((tr.rss, pos_tr), test, ks=(3, 4, 5))
-    tables.append(pd.concat([t, ref], ignore_index=True).assign(test_set=name))
-    r, rank_iv[name] = compare.tie_aware_ranks({m: errs[(m, K_CLAIM)]["err"] for m in methods},
-                                               n_boot=n_boot, seed=seed)
+                                ("Tampere test", tut_tr, tut_te, "tut3",
+                                 fits["log-ratio (Tampere)"][0])):
+    methods = report.knn_methods(min_rss=min_rss[ds], best_metric=best_metric,
+                                 best_representation=best_rep[best_metric], mm=mm,
+                                 metrics=metrics, feat_rep=feat_rep, model=model,
+                                 representation=dml_representation)
+    t, r, rank_iv[name] = report.positioning_set(tr, te, methods, k=K_CLAIM,
+                                                 knn_queries=cfg.knn_queries, seed=seed,
+                                                 n_boot=n_boot)
+    tables.append(t.assign(test_set=name))
     rank_tabs.append(r.assign(test_set=name))
 knn = out.table(pd.concat(tables, ignore_index=True), "positioning_table")
 knn_ranks = out.table(pd.concat(rank_tabs, ignore_index=True), "positioning_ranks")
 headline = out.table(positioning.headline_table(knn, knn_ranks, K_CLAIM, units),
                      "positioning_headline")
+
+# %% tags=["hide-input"]
 display(Markdown("Mean 2-D error for every k (data units, see the unit column below):"))
 display(knn.pivot_table(index=["test_set", "method"], columns="k", values="mean_m").round(2))
 
-# %% tags=["nbval-check-output"]
+# %% tags=["hide-input", "nbval-check-output"]
 headline.round(2)
 
 # %% [markdown]
@@ -434,182 +341,41 @@ out.training({name: hist.stopping or {"epochs_run": len(hist.loss), "cap": len(h
 # ## Claims — the talk's findings against our numbers
 #
 # The talk reports findings, not numbers; each is tested on our results with the rule fixed in
-# the code below and stated in its protocol. "A is better than B" is decided by the 95 %
-# interval of the paired difference (bootstrap over the same pairs or the same queries):
-# reproduced when the whole interval is on the claimed side, *unresolved* (not reproduced) when
-# it contains 0. Study 2's correlation claims are *not comparable* when the GP returned a
-# single existing metric (see Study 2).
+# `ipsbook.methods.dml.report` (one function per study, called below) and stated in its
+# protocol. "A is better than B" is decided by the 95 % interval of the paired difference
+# (bootstrap over the same pairs or the same queries): reproduced when the whole interval is on
+# the claimed side, *unresolved* (not reproduced) when it contains 0. Study 2's correlation
+# claims are *not comparable* when the GP returned a single existing metric (see Study 2).
+#
+# * *Study 1* ("heterogeneous behaviour", "some outperforming the others (e.g., cosine
+#   similarity)", "far from the optimal case"): the spread of the metrics' mean correlations and
+#   of the best metric over scenarios both ≥ 0.1; cosine ranked in the top 3; the best mean
+#   correlation < 0.8.
+# * *Study 2* ("good generalisation on unseen datasets", "better results, but still not
+#   optimal", "correlation maximisation is a good proxy for positioning"): on the unseen
+#   scenarios the interval of ρ_meta − ρ_best wholly above 0, and that of ρ_meta − (ρ_best + 1)/2
+#   wholly below 0; the meta-metric's tie-aware kNN rank (k = 3) ≤ 2 on both test sets.
+# * *Study 3* (binarised labels are "rather ineffective"; DML improves on classical metrics):
+#   the interval of ρ_log-ratio − ρ_triplet (the better threshold) wholly above 0, and that of
+#   ρ_log-ratio − ρ_best classical on the same validation pairs.
 
 # %%
 C = out.claims
-TALK = "talk (UCL, 2022), slide"
-study1_data = (f"Study 1 scenarios: {len(scs)} (UJIIndoorLoc training, TUT3 train+test, "
-               f"UJI-LIB month 01) at granularities {', '.join(cfg.granularities)}; "
-               f"{cfg.max_pairs} sampled pairs per scenario")
-spread_m = ranked[correlation].max() - ranked[correlation].min()
-best_row = ranked.iloc[0]
-C.relation("Study 1", f"spread of mean {correlation} across metrics, and of the best metric "
-           "across scenarios", "behaviour is heterogeneous across metrics and scenarios "
-           "(both spreads ≥ 0.1)", spread_m >= 0.1 and best_row["max"] - best_row["min"] >= 0.1,
-           f"across metrics {spread_m:.2f}; best metric ({best_row.metric}) across scenarios "
-           f"{best_row['max'] - best_row['min']:.2f}", why_not="a spread is below 0.1",
-           anchor="dml-study1", protocol={
-               "source": f"{TALK} 'classical metrics': 'Metrics have rather heterogeneous "
-                         "behaviour' and 'Variability across different scenarios'",
-               "data": study1_data,
-               "metric": f"{correlation} correlation of fingerprint distance with physical "
-                         "distance [–], each metric at its best representation",
-               "baseline": "none (a spread)",
-               "rule": "max − min of the metrics' mean correlations ≥ 0.1, and max − min of "
-                       "the best metric over scenarios ≥ 0.1 (our threshold for 'heterogeneous')"})
-cos_rank = int(ranked.set_index("metric").loc["cosine", "rank"])
-C.relation("Study 1", f"rank of cosine among {len(ranked)} metrics (mean {correlation})",
-           "cosine is among the best (top 3)", cos_rank <= 3, f"rank {cos_rank}",
-           why_not="cosine is not in the top 3", anchor="dml-study1", protocol={
-               "source": f"{TALK} 'classical metrics': 'some outperforming the others (e.g., "
-                         "cosine similarity)'",
-               "data": study1_data,
-               "metric": f"mean {correlation} over scenarios [–], each metric at its best "
-                         "representation",
-               "baseline": f"the other {len(ranked) - 1} metrics",
-               "rule": "cosine ranked 1, 2 or 3 by mean correlation (ranks by point value)"})
-C.relation("Study 1", f"best mean {correlation} of any metric", "all metrics are far from "
-           "optimal (best mean correlation < 0.8, optimal = 1)", best_row[correlation] < 0.8,
-           f"{best_row.metric} ({best_row.representation}): {best_row[correlation]:.3f}",
-           why_not="a metric comes within 0.2 of optimal", anchor="dml-study1", protocol={
-               "source": f"{TALK} 'classical metrics': 'Performance far from the optimal case'",
-               "data": study1_data,
-               "metric": f"mean {correlation} over scenarios [–]",
-               "baseline": "the optimal correlation, 1",
-               "rule": "the best metric's mean correlation < 0.8 (our threshold for 'far')"})
-
-unseen = gp_tab[~gp_tab["seen in training"]]
-gp_profile = ("the GP search (population, generations, depth, training pairs) is smaller "
-              "than the paper's under smoke/quick, so the evolved meta-metric is weaker")
-gp_proto = {
-    "data": f"GP trained on UJIIndoorLoc floor scenarios ({len(y_tr)} pairs); tested on "
-            f"{len(unseen)} unseen TUT3 and UJI-LIB scenarios, {cfg.max_pairs} pairs each",
-    "metric": f"{correlation} correlation with physical distance [–], mean over the unseen "
-              "scenarios",
-}
-meta_vs = (f"meta {unseen['meta-metric'].mean():.3f} vs best single "
-           f"{unseen['best single metric'].mean():.3f}")
-single_reason = (f"the GP returned `{mm.expression}`, an expression of one existing metric "
-                 f"({single_metric}) only: it combines no metrics, so 'meta-metric vs the best "
-                 "single metric' would compare that metric with (a function of) itself")
-q_gen = (f"mean {correlation} on unseen datasets (TUT3, UJI-LIB): meta-metric vs the best "
-         "single metric per scenario")
-s_gen = "the meta-metric generalises to unseen datasets and beats every single metric"
-p_gen = {**gp_proto, "source": f"{TALK} 'meta-metric': 'Good generalisation capabilities on "
-         "unseen datasets' and 'Better results'",
-         "baseline": "per unseen scenario, the best of the 12 single metrics on its test pairs "
-                     "(chosen on those pairs: favours the baseline)"}
-if single_metric:
-    C.not_comparable("Study 2", q_gen, s_gen, meta_vs, single_reason, anchor="dml-study2",
-                     profile_sensitive=gp_profile,
-                     protocol={**p_gen, "rule": "paired bootstrap interval of ρ_meta − ρ_best "
-                               "wholly above 0; not applied: no combination was evolved"})
-else:
-    C.difference("Study 2", q_gen, s_gen, gp_iv["vs best single"], better="higher",
-                 anchor="dml-study2", profile_sensitive=gp_profile, protocol=p_gen)
-q_opt = (f"mean {correlation} on unseen scenarios: meta-metric vs the midpoint between the "
-         "best single metric and optimal")
-s_opt = ("better, but still not optimal: the meta-metric closes less than half of the gap "
-         "between the best single metric and the optimal correlation 1")
-p_opt = {**gp_proto, "source": f"{TALK} 'meta-metric': 'Better results, but still not optimal'",
-         "baseline": "(ρ_best single + 1) / 2 per unseen scenario"}
-if single_metric:
-    C.not_comparable("Study 2", q_opt, s_opt, f"max meta {unseen['meta-metric'].max():.3f}",
-                     single_reason + "; how far a single metric is from optimal is Study 1's "
-                     "claim", anchor="dml-study2", profile_sensitive=gp_profile,
-                     protocol={**p_opt, "rule": "paired bootstrap interval of ρ_meta − (ρ_best "
-                               "+ 1)/2 wholly below 0; not applied: no combination was evolved"})
-else:
-    C.difference("Study 2", q_opt, s_opt, gp_iv["vs midpoint"], better="lower",
-                 anchor="dml-study2", profile_sensitive=gp_profile, protocol=p_opt)
-
-knn_k = knn_ranks.set_index(["test_set", "method"])
-meta_rank = {ts: int(knn_k.loc[(ts, "meta-metric"), "rank"]) for ts in units}
-
-
-def rank_text(ts):
-    row = knn_k.loc[(ts, "meta-metric")]
-    tied = f", tied with {row.tied_with}" if row.tied_with else ""
-    better = f"; better: {row.better_than_it}" if row.better_than_it else ""
-    return f"{ts}: rank {meta_rank[ts]}{tied}{better}"
-
-
-C.relation("Study 2", "rank of the meta-metric's kNN mean error (k = 3) among the 4 distances",
-           "correlation maximisation is a good proxy for positioning (meta-metric kNN among the "
-           "best two)", all(r <= 2 for r in meta_rank.values()),
-           "; ".join(rank_text(ts) for ts in units) + (
-               f" (the meta-metric is `{mm.expression}`)" if single_metric else ""),
-           why_not="two or more distances have a kNN error significantly lower than the "
-                   "meta-metric's", anchor="dml-positioning",
-           profile_sensitive=("the GP search and its training pairs are smaller, and kNN runs "
-                              "on a subset of queries (knn_queries), under smoke/quick than "
-                              "under paper; a larger query set narrows the intervals"),
-           protocol={
-               "source": f"{TALK} 'meta-metric': 'Correlation maximisation is a good proxy task "
-                         "for positioning: the meta-metric achieves top performance'",
-               "data": f"kNN, k = {K_CLAIM}, distance-weighted; UJIIndoorLoc training → "
-                       f"validation and Tampere train → test, {cfg.knn_queries or 'all'} "
-                       "queries per test set",
-               "metric": "mean 2-D error (UJIIndoorLoc: Web-Mercator m, "
-                         f"÷{merc:.3f} = ground m; Tampere: m)",
-               "baseline": "Euclidean (raw), Study 1's best classical metric, the DML "
-                           "embedding",
-               "rule": "tie-aware rank ≤ 2 on both test sets: rank = 1 + the number of "
-                       "distances whose 95 % paired-bootstrap interval (over queries) of the "
-                       "error difference lies wholly below 0; per-query differences within "
-                       "1e-6 m count as 0",
-               "interval": " | ".join(f"{ts}: meta − {b}: {iv.describe('m')}"
-                                      for ts, ivs in rank_iv.items()
-                                      for (a_, b), iv in ivs.items() if a_ == "meta-metric")})
-
-triplets = [m for m in corr if m.startswith("triplet")]
-best_triplet = max(triplets, key=corr.get)
-dml_profile = ("the embeddings train for fewer epochs, with smaller networks and fewer sampled "
-               "neighbours, under smoke/quick than under paper; undertrained models can rank "
-               "either way")
-dml_data = (f"trained on UJIIndoorLoc training ({len(Xtr)} fingerprints); {len(phys)} sampled "
-            "pairs of UJIIndoorLoc validation; physical distance 3-D (Web-Mercator x, y; "
-            f"floor × {h:g} m)")
-C.difference("Study 3", "spearman of embedding vs physical distance, UJI validation: log-ratio "
-             "vs the better triplet (binarised) embedding", "continuous supervision (log-ratio) "
-             "captures spatial relationships better than binarised near/far labels",
-             dml_iv[("log-ratio", best_triplet)], better="higher", anchor="dml-study3",
-             profile_sensitive=dml_profile, protocol={
-                 "source": f"{TALK} 'DML on continuous similarities': 'Defining thresholds for "
-                           "binarization is domain and application dependent and rather "
-                           "ineffective'",
-                 "data": dml_data,
-                 "metric": "Spearman correlation of embedding distance with physical "
-                           "distance [–]",
-                 "baseline": f"the better of the triplet embeddings ({best_triplet}: "
-                             f"{corr[best_triplet]:.3f}; log-ratio {corr['log-ratio']:.3f})"})
-C.difference("Study 3", "spearman of the log-ratio embedding vs the best classical metric on "
-             "the same validation pairs", "DML improves the estimation of spatial "
-             "relationships over classical metrics", dml_iv[("log-ratio", BASE)],
-             better="higher", anchor="dml-study3", profile_sensitive=(
-                 "the log-ratio embedding trains for fewer epochs, with a smaller network, "
-                 "under smoke/quick than under paper; an undertrained embedding can fall below "
-                 "the best classical metric"), protocol={
-                 "source": f"{TALK} title and research question: 'Improving the Estimation of "
-                           "Fingerprint Spatial Relationships via Deep Metric Learning'",
-                 "data": dml_data,
-                 "metric": "Spearman correlation with physical distance [–]",
-                 "baseline": f"{BASE} ({corr[BASE]:.3f}; log-ratio {corr['log-ratio']:.3f}; "
-                             "Euclidean on raw RSS "
-                             f"{corr['Euclidean on RSS (raw) [extra]']:.3f}, shown as an extra "
-                             "row)"})
+report.study1_claims(C, ranked, correlation=correlation, n_scenarios=len(scs),
+                     granularities=cfg.granularities, max_pairs=cfg.max_pairs)
+report.study2_claims(C, gp_tab, gp_iv, mm, correlation=correlation, n_train_pairs=len(y_tr),
+                     max_pairs=cfg.max_pairs)
+report.positioning_claim(C, knn_ranks, rank_iv, mm, test_sets=list(units), k=K_CLAIM,
+                         knn_queries=cfg.knn_queries, merc=merc)
+report.study3_claims(C, corr, dml_iv, BASE, n_train=len(Xtr), n_pairs=len(phys),
+                     floor_height=h)
 
 # %% [markdown]
 # ## Scorecard for this chapter
 
-# %% tags=["nbval-check-output"]
+# %% tags=["hide-input", "nbval-check-output"]
 print(out.claims.verdicts())
 
-# %% tags=["nbval-check-output"]
+# %% tags=["hide-input", "nbval-check-output"]
 scorecard = out.finish()
 scorecard[["artefact", "quantity", "paper_value", "ours", "status"]]
