@@ -147,3 +147,91 @@ def test_knn_vs_networks_uses_the_fixed_k_and_the_papers_best(errors):
     assert t.loc["UJI-LIB", "vs paper"] == report.NOT_COMPARABLE
     with pytest.raises(ValueError, match="no kNN"):
         report.knn_vs_networks(report.table1(errors), "k=7")
+
+
+# --- do the constraints act? -------------------------------------------------------------------
+
+
+def _curve_rows(dataset, variant, sources, *, mi_last, share_last, epochs=3, seed=0,
+                fraction=1.0, n_teachers=2):
+    """A distilling phase's tidy per-epoch record, as Results.curves holds it."""
+    none = n_teachers * np.log(4)
+    rows = []
+    for e in range(1, epochs + 1):
+        last = e == epochs
+        values = {"J_MAE": 1.0 / e, "J_Sim": 0.5, "J_MI": mi_last if last else none,
+                  "J_FI": 0.1}
+        shares = share_last if last else {"J_MAE": 0.7, "J_Sim": 0.1, "J_MI": 0.1, "J_FI": 0.1}
+        for k, v in values.items():
+            rows.append({"metric": k, "value": v, "epoch": e})
+        for k, v in shares.items():
+            rows.append({"metric": f"share_{k}", "value": v, "epoch": e})
+    out = pd.DataFrame(rows)
+    return out.assign(run=f"r{dataset}{variant}{seed}{fraction}", model="DNN", dataset=dataset,
+                      phase=f"distill {variant}", variant=variant, sources=sources, seed=seed,
+                      fraction=fraction, partition=-1, J_MI_no_information=none)
+
+
+SHARE = {"J_MAE": 0.97, "J_Sim": 0.02, "J_MI": 0.0005, "J_FI": 0.0095}
+
+
+def test_constraint_summary_and_text_say_when_j_mi_finds_nothing():
+    none = 2 * np.log(4)
+    curves = pd.concat([
+        _curve_rows("Tampere", "+++", "UJI & UJI-LIB", mi_last=none + 0.001, share_last=SHARE),
+        _curve_rows("Tampere", "+++", "UJI & UJI-LIB", mi_last=none - 0.001, share_last=SHARE,
+                    seed=1),
+        # a Table 4 partition run is a row of its own, left out of the text
+        _curve_rows("Tampere", "+++", "UJI & UJI-LIB", mi_last=0.5, share_last=SHARE,
+                    fraction=0.1),
+    ], ignore_index=True)
+    s = report.constraint_summary(curves)
+    assert len(s) == 2
+    full = s[s["fraction"] == 1.0].iloc[0]
+    assert full["seeds"] == 2 and full["epochs"] == 3
+    assert full["J_MI_last"] == pytest.approx(none)
+    assert full["J_MI_gap"] == pytest.approx(0.0, abs=1e-9)
+    assert full["constraints_share"] == pytest.approx(0.03)
+    assert full["J_MAE_first"] == pytest.approx(1.0) and full["J_MAE_last"] == pytest.approx(1 / 3)
+    text = report.constraint_text(s)
+    assert "3.0–3.0 %" in text and "in 1 of 1 rows" in text and "found no dependence" in text
+
+
+def test_constraint_text_names_the_rows_where_j_mi_found_information():
+    none = 2 * np.log(4)
+    curves = pd.concat([
+        _curve_rows("Tampere", "+++", "UJI & UJI-LIB", mi_last=none - 0.4, share_last=SHARE),
+        _curve_rows("UJI", "+++", "UJI-LIB & Tampere", mi_last=none, share_last=SHARE),
+    ], ignore_index=True)
+    text = report.constraint_text(report.constraint_summary(curves))
+    assert "in 1 of 2 rows" in text and "found some in DNN on Tampere" in text
+    with pytest.raises(ValueError, match="empty"):
+        report.constraint_summary(pd.DataFrame())
+
+
+def test_constraint_figure_and_pairing_comparison():
+    none = 2 * np.log(4)
+    curves = pd.concat([
+        _curve_rows("Tampere", "+++", "UJI & UJI-LIB", mi_last=none, share_last=SHARE),
+        _curve_rows("Tampere", "+", "UJI & UJI-LIB", mi_last=none, share_last=SHARE),
+    ], ignore_index=True)
+    fig = plots.constraint_figure(curves, caption="test")
+    left, right = fig.axes[:2]
+    assert left.get_yscale() == right.get_yscale() == "log"
+    assert any(abs(line.get_ydata()[0] - none) < 1e-12 for line in left.get_lines()
+               if line.get_linestyle() == "--")  # J_MI's no-information line
+    assert "[" in left.get_xlabel() and "[" in right.get_ylabel()
+    with pytest.raises(ValueError, match="bAaT"):
+        plots.constraint_figure(curves, model="bAaT")
+
+    class _Res:
+        def __init__(self, curves, mae):
+            self.curves = curves
+            self.errors = _rows("table1", "Tampere", "DNN", "+++", [mae, mae],
+                                sources="UJI & UJI-LIB")
+
+    other = _curve_rows("Tampere", "+++", "UJI & UJI-LIB", mi_last=none - 1.0, share_last=SHARE)
+    table = report.pairing_comparison({"row": _Res(curves, 5.0), "nearest": _Res(other, 6.0)})
+    assert list(table["pairing"]) == ["nearest", "row"]
+    assert table.set_index("pairing").loc["nearest", "J_MI_gap"] == pytest.approx(1.0)
+    assert table.set_index("pairing").loc["row", "MAE"] == pytest.approx(5.0)

@@ -1,5 +1,7 @@
 """Figures of paper C's chapter: Fig. 2 (error ECDFs, stand-alone dashed, enhanced solid), the
-ablation's gains beside the paper's (Table 2), and Table 4's partitions (mean ± std)."""
+ablation's gains beside the paper's (Table 2), Table 4's partitions (mean ± std), and the
+constraints' diagnostics during Expert Distilling (each term's value and gradient share per
+epoch)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from matplotlib.ticker import FuncFormatter
 from ... import metrics, plotting
 from .report import paper_dataset
 
-__all__ = ["ablation_gains", "ecdf_figure", "partition_figure"]
+__all__ = ["ablation_gains", "constraint_figure", "ecdf_figure", "partition_figure"]
 
 _MODELS = ("DNN", "CNNLoc", "BayesCNN", "bAaT")
 
@@ -140,6 +142,61 @@ def partition_figure(table4: pd.DataFrame, *, caption: str = "",
                           + ("" if paper_dataset(d) == d else "\n(open markers: paper's UTS)"))
     for ax in axes[0][1:]:
         ax.set_ylabel("")
+    if caption:
+        fig.suptitle(caption, fontsize=9)
+    return fig
+
+
+_TERMS = ("J_MAE", "J_Sim", "J_MI", "J_FI")
+_TERM_UNITS = "J_MAE: standardised position units; J_Sim, J_FI: dimensionless; J_MI: nats"
+
+
+def constraint_figure(curves: pd.DataFrame, *, model: str = "DNN", caption: str = "") -> Any:
+    """Do the constraints act? For one ``model``'s fully enhanced runs (``+++``; bAaT ``++``) with
+    two sources, per target: left, each loss term's epoch mean (log scale) with J_MI's
+    no-information value N·ln 4 as a dashed line in its colour; right, each weighted term's share
+    of the summed gradient norms with respect to the student's parameters (log scale; measured on
+    the epoch's first batch(es), :func:`.distill.distill`). Seeds: mean per epoch; Table 4's
+    runs on part of the training set are left out.
+    ``curves``: :attr:`.experiment.Results.curves`."""
+    if curves.empty:
+        raise ValueError("curves is empty: no distilling run was recorded")
+    cv = curves[(curves["model"] == model) & curves["variant"].isin(["+++", "++"])
+                & (curves["fraction"] == 1.0) & curves["sources"].str.contains(" & ")]
+    if cv.empty:
+        raise ValueError(f"curves has no fully enhanced two-source run of {model!r}; models: "
+                         f"{sorted(curves['model'].unique())}")
+    targets = _targets(cv)
+    fig, axes = plotting.subplots(len(targets), 2, figsize=(9.5, 3.1 * len(targets)),
+                                  squeeze=False)
+    tiny = 1e-8  # a term at exactly 0 (e.g. J_FI of identical blocks) stays on the log axis
+    for row, d in zip(axes, targets, strict=True):
+        here = cv[cv["dataset"] == d]
+        mean = here.groupby(["metric", "epoch"])["value"].mean()
+        for i, t in enumerate(_TERMS):
+            colour = plotting.PALETTE[i]
+            if t in mean.index.get_level_values(0):
+                v = mean.loc[t]
+                row[0].plot(v.index, np.maximum(v.to_numpy(), tiny), "-o", ms=2.5, color=colour,
+                            label=t)
+            if f"share_{t}" in mean.index.get_level_values(0):
+                v = mean.loc[f"share_{t}"]
+                row[1].plot(v.index, np.maximum(v.to_numpy(), tiny), "-o", ms=2.5, color=colour,
+                            label=t)
+        none = float(here["J_MI_no_information"].iloc[0])
+        row[0].axhline(none, ls="--", lw=1.0, color=plotting.PALETTE[2],
+                       label=f"J_MI no information ({none:.3f} nats)")
+        for ax in row:
+            ax.set_yscale("log")
+        title = d if paper_dataset(d) == d else f"{d} (in UTS's place)"
+        plotting.labelled(row[0], "epoch [passes over the target set]",
+                          "term value [units in legend; log]",
+                          f"{model}{'++' if model == 'bAaT' else '+++'} on {title}: loss terms")
+        plotting.labelled(row[1], "epoch [passes over the target set]",
+                          "share of gradient norm [fraction; log]",
+                          "weighted terms' gradient shares (student)")
+        row[0].legend(fontsize=7, title=_TERM_UNITS, title_fontsize=6)
+        row[1].legend(fontsize=7)
     if caption:
         fig.suptitle(caption, fontsize=9)
     return fig

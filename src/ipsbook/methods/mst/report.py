@@ -17,23 +17,33 @@ paper's "(x % ↑)"; negative = worse), ``paper_gain_pct`` the paper's printed o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import paper
-from .experiment import partition_stats, summarise
+from . import data, paper
+from .experiment import Settings, estimate, partition_stats, summarise
 
 __all__ = [
     "HEADERS",
     "NOT_COMPARABLE",
+    "constraint_summary",
+    "constraint_text",
+    "datasets_table",
+    "knn_text",
     "knn_vs_networks",
+    "models_table",
     "p_below_10m",
+    "pairing_comparison",
     "paper_dataset",
+    "shown",
     "table1",
     "table2",
     "table3",
     "table4",
+    "training_cost_text",
+    "training_speed",
 ]
 
 NOT_COMPARABLE = "not comparable: UTS substituted by UJI-LIB"
@@ -167,6 +177,11 @@ HEADERS: dict[str, str] = {
     "paper_MAE_mean": "paper's MAE mean [m]", "paper_MAE_std": "paper's MAE std [m]",
     "MAE_mean": "our MAE mean [m]", "MAE_std": "our MAE std [m]",
     "n_partitions": "partitions", "fraction": "share of the training set",
+    "J_MI_no_information": "J_MI no-information N·ln 4 [nats]",
+    "J_MI_gap": "J_MI below N·ln 4 [nats]", "J_MI_first": "J_MI first epoch [nats]",
+    "J_MI_last": "J_MI last epoch [nats]", "J_Sim_last": "J_Sim last epoch",
+    "constraints_share": "constraints' gradient share", "share_J_MAE": "J_MAE share",
+    "share_J_Sim": "J_Sim share", "share_J_MI": "J_MI share", "share_J_FI": "J_FI share",
 }
 """Readable headers (with units) for the columns of the tables above."""
 
@@ -213,3 +228,201 @@ def paired_errors(errors: pd.DataFrame, table: str, dataset: str, model: str, a:
         sides.append(pd.Series(rows["error_m"].to_numpy(), index=idx))
     both = sides[0].index.intersection(sides[1].index)
     return (sides[0].loc[both].to_numpy(np.float64), sides[1].loc[both].to_numpy(np.float64))
+
+
+# --- the chapter's other tables -------------------------------------------------------------
+
+
+def shown(frame: pd.DataFrame, cols: Sequence[str], caption: str, *, precision: int = 2) -> Any:
+    """The chosen columns of a table as the chapter shows it: readable headers
+    (:data:`HEADERS`), no index, "—" for missing numbers, a caption; where some rows are not
+    comparable with the paper (UJI-LIB in UTS's place) a "vs paper" column says so."""
+    out = frame.reindex(columns=list(cols)).rename(columns=HEADERS)
+    if "comparable" in frame and not frame["comparable"].all():
+        out.insert(1, "vs paper", np.where(frame["comparable"], "comparable", NOT_COMPARABLE))
+    return (out.style.format(precision=precision, na_rep="—").hide(axis="index")
+            .set_caption(caption))
+
+
+def datasets_table(settings: Settings) -> pd.DataFrame:
+    """The three datasets as loaded (paper C's convention): training and test sizes, anchors,
+    extent in metres, floors and buildings; UTS listed as the paper's, not available here."""
+    rows = []
+    for d in settings.datasets:
+        tr, te = data.load(d, "train"), data.load(d, "test")
+        ext = np.ptp(np.vstack([tr.pos, te.pos]), axis=0)
+        rows.append({"dataset": data.label(d), "train": len(tr), "test": len(te),
+                     "anchors": tr.n_anchors, "extent x × y [m]": f"{ext[0]:.0f} × {ext[1]:.0f}",
+                     "floors": "—" if tr.floor is None else len(np.unique(tr.floor)),
+                     "buildings": "—" if tr.building is None else len(np.unique(tr.building))})
+    if settings.third != "uts":
+        rows.append({"dataset": "UTS (paper; not available here)", "train": 9108, "test": 388,
+                     "anchors": "—", "extent x × y [m]": "—", "floors": "—", "buildings": "—"})
+    return pd.DataFrame(rows, dtype=object)
+
+
+def models_table(settings: Settings) -> pd.DataFrame:
+    """Each network's parameters per part (F, E, R) and its Z^F / Z^E widths on each dataset."""
+    from ...models.fingerprint import MODELS, build, parameter_count
+    from .experiment import MODEL_LABELS
+
+    rows = []
+    for m in MODELS:
+        for d in settings.datasets:
+            net = build(m, data.load(d, "train").n_anchors)
+            rows.append({"model": MODEL_LABELS[m], "dataset": data.label(d),
+                         "F": parameter_count(net.framer_net),
+                         "E": parameter_count(net.extractor_net),
+                         "R": parameter_count(net.regressor_net), "total": parameter_count(net),
+                         "Z^F width": net.z_f_dim, "Z^E width": net.z_e_dim})
+    return pd.DataFrame(rows)
+
+
+def knn_text(knn_table: pd.DataFrame, k: str = "k=3") -> str:
+    """What :func:`knn_vs_networks` says, in words built from its numbers."""
+    col = f"kNN ({k}) MAE [m]"
+    beats = [r["dataset"] for _, r in knn_table.iterrows() if r[col] < r["its MAE [m]"]]
+    beats_paper = [r["dataset"] for _, r in knn_table.iterrows()
+                   if r["vs paper"] == "comparable" and r[col] < r["its MAE in the paper [m]"]]
+    return (f"kNN beats our best network on {', '.join(beats) or 'no target'}"
+            + (f", and on {', '.join(beats_paper)} it beats even the best deep model the paper "
+               "publishes there" if beats_paper else "")
+            + ". What this means for the paper's claims: the framework's gains are measured "
+            "against stand-alone deep models, and a claim that +++ improves a model says nothing "
+            "about whether the model is worth using; where a training-free method on raw dBm is "
+            "more accurate, the relevant question is whether the enhanced networks beat kNN, and "
+            "Table 1 answers it row by row.")
+
+
+def training_speed(training: pd.DataFrame) -> pd.DataFrame:
+    """Seconds per epoch and training fingerprints per second, by model, phase and dataset,
+    from :attr:`.experiment.Results.training`."""
+    tr = training.dropna(subset=["epoch_s"])
+    tr = tr.assign(phase_kind=tr["phase"].str.split().str[0])
+    return (tr.groupby(["model", "phase_kind", "trained_on", "n_train"])
+            .agg(runs=("run", "nunique"), epochs=("epochs", "mean"), epoch_s=("epoch_s", "mean"),
+                 samples_per_s=("samples_per_s", "mean")).reset_index()
+            .rename(columns={"phase_kind": "phase", "trained_on": "trained on",
+                             "n_train": "fingerprints", "epoch_s": "s per epoch",
+                             "samples_per_s": "fingerprints per s"}))
+
+
+def training_cost_text(res: Any, paper_settings: Settings) -> str:
+    """This run's measured cost against :func:`.experiment.estimate`, and the ``paper``
+    profile's estimated cost on this machine, in words (``res``: :class:`.experiment.Results`)."""
+    paper_est = estimate(paper_settings)
+    cpu_h = paper_est.seconds.sum() / 3600
+    measured = res.runs.dropna(subset=["wall_s"])
+    ratio = measured.wall_s.sum() / measured.estimated_s.sum() if len(measured) else float("nan")
+    devices = sorted(set(res.training["device"].dropna()))
+    on_gpu = any(str(x).startswith("cuda") for x in devices)
+    unit = "GPU" if on_gpu else "CPU"
+    return (
+        f"This profile's {len(res.runs)} runs (trained on {', '.join(devices) or 'cpu'}; "
+        "reused from `artefacts_dir` when present, with the wall time of their training) took "
+        f"{ratio:.2f}× the estimate. The `paper` profile: {len(paper_est)} runs, about "
+        f"**{cpu_h:,.0f} CPU-hours** at one thread per run on this machine by the stored epoch "
+        f"times (bAaT {paper_est[paper_est.model == 'baat'].seconds.sum() / 3600:,.0f} h of "
+        f"it), i.e. {cpu_h / 2 / 24:.1f} days on two cores"
+        + (f"; scaled by the measured-to-estimated ratio of this run "
+           f"({'on the GPU' if on_gpu else 'on the CPU'}), about {cpu_h * ratio:,.0f} "
+           f"{unit}-hours" if np.isfinite(ratio) else "")
+        + ("." if on_gpu else
+           ". No GPU ran these numbers, so what a GPU would take is not estimated here: these "
+           "networks are small (0.3–0.7 M parameters) and batches of 128 keep a GPU mostly "
+           "idle, so its speed-up must come from a measured GPU epoch, not an assumed factor. "
+           "Run this notebook on a CUDA machine (the runs then train there) or "
+           "`benchmarks/bench_mst.py`, which times every phase on the GPU when one is present "
+           "(see the performance page)."))
+
+
+# --- do the constraints act? -------------------------------------------------------------------
+
+_TERMS = ("J_MAE", "J_Sim", "J_MI", "J_FI")
+
+
+def constraint_summary(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per distilling row (target, model, variant, sources, share of the training set — Table 4's
+    partitions are rows of their own; seeds and partitions averaged): each term's value at
+    the first and the last epoch, J_MI's last value against its no-information value N·ln 4
+    (``J_MI_gap``: how far below it J_MI ended, in nats; about 0 or negative = the critic found
+    no information), each term's share of the gradient norm at the last epoch, and the three
+    constraints' share together (``constraints_share``). ``curves``:
+    :attr:`.experiment.Results.curves`."""
+    if curves.empty:
+        raise ValueError("curves is empty: no distilling run was recorded")
+    keys = ["dataset", "model", "variant", "sources", "fraction"]
+    rows = []
+    for key, g in curves.groupby(keys, sort=False):
+        last_epoch = int(g["epoch"].max())
+        first = g[g["epoch"] == 1].groupby("metric")["value"].mean()
+        last = g[g["epoch"] == last_epoch].groupby("metric")["value"].mean()
+        row: dict[str, Any] = dict(zip(keys, key, strict=True))
+        row["seeds"] = int(g["seed"].nunique())
+        row["epochs"] = last_epoch
+        for t in _TERMS:
+            if t in last:
+                row[f"{t}_first"], row[f"{t}_last"] = first.get(t, np.nan), last[t]
+        if "J_MI" in last:
+            row["J_MI_no_information"] = float(g["J_MI_no_information"].iloc[0])
+            row["J_MI_gap"] = row["J_MI_no_information"] - row["J_MI_last"]
+        shares = {t: last.get(f"share_{t}", np.nan) for t in _TERMS if t in last}
+        for t, v in shares.items():
+            row[f"share_{t}"] = v
+        row["constraints_share"] = float(np.nansum([v for t, v in shares.items()
+                                                    if t != "J_MAE"]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def constraint_text(summary: pd.DataFrame, *, gap_nats: float = 0.05) -> str:
+    """Whether the constraints carry signal in these runs, in words built from
+    :func:`constraint_summary`'s numbers. J_MI is said to find information where it ended at
+    least ``gap_nats`` below its no-information value (a stated rule, not fitted)."""
+    full = summary[summary["variant"].isin(["+++", "++"]) & (summary["fraction"] == 1.0)
+                   & summary["sources"].str.contains(" & ")]
+    if full.empty:
+        full = summary
+    mi = full.dropna(subset=["J_MI_gap"]) if "J_MI_gap" in full else full.iloc[:0]
+    found = mi[mi["J_MI_gap"] >= gap_nats]
+    share = full["constraints_share"]
+    parts = [(f"Over the {len(full)} fully enhanced two-source rows, the three constraints "
+              f"together carry {100 * share.min():.1f}–{100 * share.max():.1f} % (median "
+              f"{100 * share.median():.1f} %) of the gradient norm at the last epoch; J_MAE the "
+              "rest.")]
+    if len(mi):
+        parts.append(
+            f"J_MI ended within {gap_nats} nats of its no-information value N·ln 4 in "
+            f"{len(mi) - len(found)} of {len(mi)} rows (largest gap "
+            f"{mi['J_MI_gap'].max():.3f} nats): "
+            + ("its critic found no dependence between the student's and the teachers' "
+               "representations, as Algorithm 3's independent pairing predicts."
+               if found.empty else
+               f"it found some in {', '.join(found['model'] + ' on ' + found['dataset'])}."))
+    return " ".join(parts)
+
+
+def pairing_comparison(results: dict[str, Any], *, model: str = "DNN") -> pd.DataFrame:
+    """The pairing switch (:class:`.distill.DistillOptions` ``pairing``) side by side: for each
+    label (a pairing) and its :class:`.experiment.Results`, per target the fully enhanced
+    two-source ``model``'s J_MI at the last epoch against N·ln 4, the constraints' share of the
+    gradient norm at the last epoch, and the test MAE (m) of Table 1's row (seeds pooled)."""
+    rows = []
+    variant = "++" if model == "bAaT" else "+++"
+    for label, res in results.items():
+        summ = constraint_summary(res.curves)
+        summ = summ[(summ["model"] == model) & (summ["variant"] == variant)
+                    & (summ["fraction"] == 1.0) & summ["sources"].str.contains(" & ")]
+        e = res.errors
+        e = e[(e["table"] == "table1") & (e["model"] == model) & (e["variant"] == variant)]
+        mae = e.groupby("dataset")["error_m"].mean()
+        for _, r in summ.iterrows():
+            rows.append({"pairing": label, "dataset": r["dataset"], "method": model + variant,
+                         "epochs": r["epochs"], "J_MI_last": r.get("J_MI_last", np.nan),
+                         "J_MI_no_information": r.get("J_MI_no_information", np.nan),
+                         "J_MI_gap": r.get("J_MI_gap", np.nan),
+                         "J_Sim_last": r.get("J_Sim_last", np.nan),
+                         "constraints_share": r["constraints_share"],
+                         "MAE": float(mae.get(r["dataset"], np.nan))})
+    out = pd.DataFrame(rows)
+    return out.sort_values(["dataset", "pairing"], kind="stable").reset_index(drop=True)
