@@ -80,6 +80,17 @@ what it trains only when it is set, so the smoke / quick / paper artefacts stay 
 with ``workers`` > 1 the runs go to spawned processes that read the experts from
 ``artefacts_dir``. The errors do not depend on ``workers`` (tested).
 
+**On a Dask cluster** (``scheduler``: the address of an existing ``distributed`` scheduler,
+e.g. ``tcp://10.0.0.5:8786``, the same cluster ``ipsbook run --scheduler`` uses): the same
+scheduling loop as the local pool (experts first, the dearest ready run next, as many runs in
+flight as the cluster has worker threads) hands each run to the cluster instead of a local
+process. A worker needs no shared folder: a distilling run receives its teachers with the task
+and an expert comes back with its result (both pickled), and this process keeps them under
+``artefacts_dir`` as the local path does. Runs within one worker process take turns (torch's
+random state and thread count belong to the process), so the numbers are those of the local
+pool, bit for bit (tested on a ``LocalCluster``). The workers need the package and the data
+(``IPSBOOK_DATA_DIR``, or the downloads) like any process that runs paper C.
+
 **Artefacts.** With ``artefacts_dir`` every expert (model weights, teacher), every run's errors
 and every training checkpoint (:class:`.train.Checkpoint`, every ``checkpoint_every`` epochs) is
 kept on disk under a digest of the settings the artefact depends on (and ``CACHE_VERSION``), so
@@ -160,6 +171,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -1022,6 +1034,23 @@ def _worker(run: Run, settings: Settings, root: str) -> dict[str, Any]:
     return _execute(run, _Store(Path(root), settings))
 
 
+_PROCESS_TURN = threading.Lock()
+"""One run at a time per process on a Dask worker: :func:`ipsbook.torchutil.torch_session`
+sets torch's random state, deterministic mode and thread count, which are the process's."""
+
+
+def _cluster_worker(
+    run: Run, settings: Settings, experts: Mapping[Run, tuple[torch.nn.Module, Teacher]]
+) -> tuple[dict[str, Any], tuple[torch.nn.Module, Teacher] | None]:
+    """The Dask task: ``run`` with the experts it needs given in memory (no shared folder);
+    returns its result and, for an expert run, the expert."""
+    with _PROCESS_TURN:
+        store = _Store(None, settings)
+        store.experts.update(experts)
+        result = _execute(run, store)
+        return result, store.experts.get(run) if run.kind == "expert" else None
+
+
 # --- results -----------------------------------------------------------------------------------
 
 
@@ -1155,6 +1184,7 @@ def run_all(
     *,
     artefacts_dir: str | os.PathLike[str] | None = None,
     workers: int = 1,
+    scheduler: str | None = None,
     knn: bool = True,
     progress: bool = True,
 ) -> Results:
@@ -1164,7 +1194,9 @@ def run_all(
     second call, or another table's notebook, reuses them; an interrupted run resumes); None
     keeps them for this call only. ``workers`` > 1 runs the runs in that many spawned
     processes (experts first, each distilling run as soon as its teachers exist); the numbers
-    do not depend on ``workers``. ``knn``: add the kNN rows.
+    do not depend on ``workers``. ``scheduler``: the address of an existing Dask scheduler;
+    the runs go to its cluster instead (``workers`` is then not used; module notes), with the
+    same numbers. ``knn``: add the kNN rows.
 
     Raises:
         ValueError: unknown table, bad ``workers``; :class:`ipsbook.data.DataFileMissing` for
@@ -1174,6 +1206,9 @@ def run_all(
         raise TypeError(f"settings must be a Settings; got {type(settings).__name__}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers={workers!r} must be a positive integer")
+    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
+        raise ValueError(f"scheduler={scheduler!r} must be a Dask scheduler address such as "
+                         "'tcp://host:8786', or None for the local worker pool")
     rows = plan(settings, tables, knn=knn)
     if not rows:
         raise ValueError("nothing to run: no model is listed for these tables")
@@ -1188,13 +1223,15 @@ def run_all(
         store = _Store(root, settings)
         bar = tqdm(total=len(runs), desc="paper C runs", disable=not progress)
         results: dict[Run, dict[str, Any]] = {}
-        if workers == 1:
+        if scheduler is not None:
+            results = _run_on_cluster(runs, settings, store, scheduler, bar)
+        elif workers == 1:
             for run in runs:
                 results[run] = _execute(run, store)
                 bar.update(1)
         else:
             assert root is not None
-            results = _run_parallel(runs, settings, root, store, workers, bar)
+            results = _run_local_pool(runs, settings, root, store, workers, bar)
         bar.close()
     finally:
         if tmp is not None:
@@ -1204,11 +1241,56 @@ def run_all(
                    runs=runs_frame, curves=curves)
 
 
-def _run_parallel(runs: list[Run], settings: Settings, root: Path, store: _Store, workers: int,
-                  bar: Any) -> dict[Run, dict[str, Any]]:
+def _run_local_pool(runs: list[Run], settings: Settings, root: Path, store: _Store,
+                    workers: int, bar: Any) -> dict[Run, dict[str, Any]]:
+    """The runs in ``workers`` spawned processes that share ``root``."""
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        return _run_parallel(
+            runs, settings, store, workers, bar,
+            submit=lambda run: pool.submit(_worker, run, settings, str(root)),
+            receive=lambda run, result: result,
+        )
+
+
+def _run_on_cluster(runs: list[Run], settings: Settings, store: _Store, address: str,
+                    bar: Any) -> dict[Run, dict[str, Any]]:
+    """The runs on the Dask cluster of the scheduler at ``address`` (module notes)."""
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise ImportError(f"scheduler={address!r} needs the 'distributed' package (pip install "
+                          f"distributed), which did not import: {exc}") from exc
+    try:
+        client = Client(address, timeout="20s")
+    except OSError as exc:
+        raise ConnectionError(f"scheduler={address!r}: cannot connect to the Dask scheduler "
+                              f"({exc})") from exc
+    with client:
+        pool = client.get_executor(pure=False)
+        slots = max(1, sum(client.nthreads().values()))
+
+        def submit(run: Run) -> Any:
+            experts = {e: store.load_expert(e) for e in run.experts()}
+            return pool.submit(_cluster_worker, run, settings, experts)
+
+        def receive(run: Run, payload: Any) -> dict[str, Any]:
+            result, expert = payload
+            if expert is not None:
+                store.save_expert(run, *expert)
+            store.save_result(run, result)
+            return result
+
+        return _run_parallel(runs, settings, store, slots, bar, submit=submit, receive=receive)
+
+
+def _run_parallel(runs: list[Run], settings: Settings, store: _Store, workers: int, bar: Any,
+                  *, submit: Any, receive: Any) -> dict[Run, dict[str, Any]]:
     """At most ``workers`` runs at a time; each free worker takes the dearest ready run
     (:func:`_run_seconds`), experts before everything else since the distilling runs wait for
-    them (longest-first keeps the last worker from finishing long after the others)."""
+    them (longest-first keeps the last worker from finishing long after the others).
+    ``submit(run)`` starts a run and returns a ``concurrent.futures.Future``;
+    ``receive(run, value)`` turns its value into the run's result."""
     results: dict[Run, dict[str, Any]] = {}
     for run in runs:  # what is already stored needs no process
         got = store.load_result(run)
@@ -1217,23 +1299,22 @@ def _run_parallel(runs: list[Run], settings: Settings, root: Path, store: _Store
             bar.update(1)
     todo = sorted((r for r in runs if r not in results),
                   key=lambda r: (r.kind != "expert", -_run_seconds(r, settings)))
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, max(1, len(todo))), mp_context=ctx) as pool:
-        running: dict[Any, Run] = {}
-        while todo or running:
-            while len(running) < workers:
-                ready = next((r for r in todo if all(e in results for e in r.experts())), None)
-                if ready is None:
-                    break
-                todo.remove(ready)
-                running[pool.submit(_worker, ready, settings, str(root))] = ready
-            if not running:
-                missing = sorted({e.name for r in todo for e in r.experts() if e not in results})
-                raise RuntimeError(f"runs wait for experts that are not planned: {missing}")
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for fut in done:
-                results[running.pop(fut)] = fut.result()
-                bar.update(1)
+    running: dict[Any, Run] = {}
+    while todo or running:
+        while len(running) < workers:
+            ready = next((r for r in todo if all(e in results for e in r.experts())), None)
+            if ready is None:
+                break
+            todo.remove(ready)
+            running[submit(ready)] = ready
+        if not running:
+            missing = sorted({e.name for r in todo for e in r.experts() if e not in results})
+            raise RuntimeError(f"runs wait for experts that are not planned: {missing}")
+        done, _ = wait(running, return_when=FIRST_COMPLETED)
+        for fut in done:
+            run = running.pop(fut)
+            results[run] = receive(run, fut.result())
+            bar.update(1)
     return results
 
 
