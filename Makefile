@@ -39,7 +39,7 @@ ifeq ($(origin IPSBOOK_DATA_DIR),undefined)
   endif
 endif
 
-.PHONY: help venv lock book html test check-book bench data clean distclean status
+.PHONY: help venv lock book html test check-book bench data data-readme clean clean-cache distclean status
 
 help: ## list the targets
 	@echo "ipsbook — PROFILE=$(PROFILE) (smoke|quick|full|paper), JOBS=$(JOBS)"
@@ -117,7 +117,13 @@ status: venv ## per chapter and profile: current, stale (and why) or missing; re
 data: venv ## show IPSBOOK_DATA_DIR and verify the sha256 of every registered data file
 	$(BIN)/python -c "$$VERIFY_DATA"
 
-clean: ## remove runs, the built book, generated pages and caches (keeps .venv)
+data-readme: venv ## write data/README.md from the dataset registry (sources, licences, sha256)
+	$(BIN)/python -c "import ipsbook.data as d; open('data/README.md', 'w').write(d.readme())"
+
+clean-cache: ## remove the trained artefacts kept for reuse (.cache/: paper C's experts, checkpoints)
+	rm -rf .cache
+
+clean: ## remove runs, the built book, generated pages and caches (keeps .venv, data/ and .cache/)
 	rm -rf runs _build book/chapters book/scorecard.md book/performance.md book/_generated
 	rm -rf .pytest_cache .hypothesis .ruff_cache .jupyter_cache jupyter_execute
 	find . -path ./$(VENV) -prune -o -type d \

@@ -43,7 +43,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple]:
     """Data dir = the real data (unless set), empty cache, no network; returns download calls."""
     if not os.environ.get("IPSBOOK_DATA_DIR"):
         monkeypatch.setenv("IPSBOOK_DATA_DIR", str(DATA_ROOT))
-    monkeypatch.setenv("IPSBOOK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("IPSBOOK_DOWNLOAD_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("IPSBOOK_OFFLINE", raising=False)
     calls: list[tuple] = []
 

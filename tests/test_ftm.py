@@ -37,7 +37,7 @@ def _data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Real data folder unless set; an empty cache and no downloads (nothing may be fetched)."""
     if not os.environ.get("IPSBOOK_DATA_DIR"):
         monkeypatch.setenv("IPSBOOK_DATA_DIR", str(DATA_ROOT))
-    monkeypatch.setenv("IPSBOOK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("IPSBOOK_DOWNLOAD_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("IPSBOOK_OFFLINE", "1")
 
 

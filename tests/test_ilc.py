@@ -28,7 +28,7 @@ FLOOR = -110.0
 
 
 def _have_real_data() -> bool:
-    return any((d / "ms-ilc2020" / "site1").is_dir() for d in [*D.data_dirs(), D.cache_dir()])
+    return any((d / "ms-ilc2020" / "site1").is_dir() for d in [*D.data_dirs(), D.download_dir()])
 
 
 needs_data = pytest.mark.skipif(

@@ -34,7 +34,7 @@ EXPECTED = [
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     if not os.environ.get("IPSBOOK_DATA_DIR"):
         monkeypatch.setenv("IPSBOOK_DATA_DIR", str(DATA_ROOT))
-    monkeypatch.setenv("IPSBOOK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("IPSBOOK_DOWNLOAD_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("IPSBOOK_OFFLINE", "1")
 
 

@@ -1,8 +1,9 @@
 """Datasets: the registry (sources, licences, sha256), file resolution and loaders.
 
-Files are looked up in ``$IPSBOOK_DATA_DIR``, then the user cache (``$IPSBOOK_CACHE_DIR``
-or ``~/.cache/ipsbook``), else downloaded from the official source with pooch; the sha256
-of the uncompressed content is checked on every read. See ``book/datasets.md``.
+Files are looked up in ``$IPSBOOK_DATA_DIR``, then the downloads folder (the checkout's
+``data/``, or ``$IPSBOOK_DOWNLOAD_DIR``), else downloaded there from the official source with
+pooch; the sha256 of the uncompressed content is checked on every read. See
+``book/datasets.md`` and ``data/README.md`` (written from the registry by :func:`readme`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from .fetch import (
     UnknownDataError,
     cache_dir,
     data_dirs,
+    download_dir,
     fetch,
     get_dataset,
+    project_root,
     read_bytes,
     sha256_of,
     verify_all,
@@ -77,6 +80,7 @@ __all__ = [
     "citation_table",
     "data_dirs",
     "dataset_checksums",
+    "download_dir",
     "fetch",
     "get_dataset",
     "load_rounds",
@@ -87,10 +91,12 @@ __all__ = [
     "load_uji_lib",
     "load_ujiindoorloc",
     "parse_trace",
+    "project_root",
     "read_bytes",
     "read_csv",
     "read_round",
     "read_trace",
+    "readme",
     "round_summary",
     "rtt_network",
     "sha256_of",
@@ -123,3 +129,45 @@ def citation_table(include_unavailable: bool = False) -> pd.DataFrame:
         if ds.available or include_unavailable
     ]
     return pd.DataFrame(rows, columns=["key", "title", "licence", "source", "files", "citation"])
+
+
+def readme() -> str:
+    """``data/README.md``, written from the registry: where files are looked for, and per dataset
+    its source, licence, citation and every file with its sha256 (``make data-readme`` writes
+    it; a test keeps the committed copy equal to this)."""
+    head = """# data/
+
+<!-- written by `make data-readme` (ipsbook.data.readme) from src/ipsbook/data/registry.py; do not
+edit -->
+
+The datasets ipsbook reads. A file is looked for in every folder of `$IPSBOOK_DATA_DIR`, then
+here (or in `$IPSBOOK_DOWNLOAD_DIR` when set); a missing file is downloaded here from its official
+source. Everything in this folder but this README is ignored by git. The sha256 is of the
+uncompressed content; a stored file may be gzip-compressed (`<path>.gz`) or plain, and is checked
+on every read. Trained artefacts (paper C's experts and checkpoints) are kept apart, in `.cache/`
+(`make clean-cache`).
+"""
+    lines = [
+        *head.split("\n"),
+        "| dataset | title | licence | chapters | files | source |",
+        "|---|---|---|---|---:|---|",
+    ]
+    for ds in REGISTRY.values():
+        lines.append(f"| `{ds.key}` | {ds.title} | {ds.licence} | {', '.join(ds.chapters) or '–'}"
+                     f" | {len(ds.files)} | {ds.doi_or_url} |")
+    for ds in REGISTRY.values():
+        lines += ["", f"## `{ds.key}`: {ds.title}", "", ds.description.strip(), "",
+                  f"- licence: {ds.licence}", f"- source: {ds.doi_or_url}",
+                  f"- cite: {ds.citation}"]
+        if not ds.available:
+            lines.append("- not obtainable here: no checksums, never downloaded automatically; "
+                         "supply the files yourself")
+        summary = "files (stored path, sha256 of the content, size, official URL)"
+        lines += ["", f"<details><summary>{summary}</summary>", "",
+                  "| stored as | sha256 | bytes | official source |", "|---|---|---:|---|"]
+        for f in ds.files:
+            where = f.url + (f" (member `{f.member}`)" if f.member else "")
+            lines.append(f"| `{f.relpath}` | `{f.sha256 or 'unknown'}` | "
+                         f"{'' if f.size is None else f.size} | {where} |")
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"

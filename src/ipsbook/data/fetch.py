@@ -1,11 +1,14 @@
 """Find, download and verify registered data files.
 
 Search order: every folder of ``$IPSBOOK_DATA_DIR`` (``os.pathsep``-separated), then the
-user cache (``$IPSBOOK_CACHE_DIR``, default ``~/.cache/ipsbook``); a file may be stored
-gzip-compressed (``<relpath>``, as in the registry) or plain (``<relpath>`` without
-``.gz``). Missing everywhere: download from the official source with pooch into the cache
-(unless ``$IPSBOOK_OFFLINE`` is set). The sha256 of the uncompressed content is checked
-whenever a file is read; a passed check is remembered per (path, mtime, size) in-process.
+downloads folder (:func:`download_dir`: ``$IPSBOOK_DOWNLOAD_DIR``, else the checkout's own
+``data/``, else ``~/.cache/ipsbook/data``); a file may be stored gzip-compressed
+(``<relpath>``, as in the registry) or plain (``<relpath>`` without ``.gz``). Missing
+everywhere: download from the official source with pooch into the downloads folder (unless
+``$IPSBOOK_OFFLINE`` is set). Trained artefacts (paper C's experts, checkpoints) go elsewhere:
+:func:`cache_dir`, the checkout's git-ignored ``.cache/`` that ``make clean-cache`` removes.
+The sha256 of the uncompressed content is checked whenever a file is read; a passed check is
+remembered per (path, mtime, size) in-process.
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ __all__ = [
     "UnknownDataError",
     "cache_dir",
     "data_dirs",
+    "download_dir",
     "fetch",
     "get_dataset",
+    "project_root",
     "read_bytes",
     "sha256_of",
     "verify_all",
@@ -90,16 +95,42 @@ def data_dirs() -> list[Path]:
     return [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]
 
 
+def project_root() -> Path | None:
+    """The ipsbook checkout this package runs from (the folder with ``_toc.yml`` above
+    ``src/ipsbook``), or ``None`` for an installed copy."""
+    root = Path(__file__).resolve().parents[3]
+    return root if (root / "_toc.yml").is_file() and (root / "src" / "ipsbook").is_dir() else None
+
+
+def _user_cache() -> Path:
+    return Path.home() / ".cache" / "ipsbook"
+
+
+def download_dir() -> Path:
+    """Where downloads land (may not exist yet): ``$IPSBOOK_DOWNLOAD_DIR``, else the checkout's
+    ``data/`` (git-ignored but its README), else ``~/.cache/ipsbook/data``."""
+    raw = os.environ.get("IPSBOOK_DOWNLOAD_DIR", "").strip()
+    if raw:
+        return Path(raw).expanduser()
+    root = project_root()
+    return root / "data" if root is not None else _user_cache() / "data"
+
+
 def cache_dir() -> Path:
-    """The user cache: ``$IPSBOOK_CACHE_DIR`` or ``~/.cache/ipsbook`` (may not exist yet)."""
+    """Where trained artefacts are kept for reuse (may not exist yet): ``$IPSBOOK_CACHE_DIR``,
+    else the checkout's git-ignored ``.cache/`` (``make clean-cache`` removes it), else
+    ``~/.cache/ipsbook``."""
     raw = os.environ.get("IPSBOOK_CACHE_DIR", "").strip()
-    return Path(raw).expanduser() if raw else Path.home() / ".cache" / "ipsbook"
+    if raw:
+        return Path(raw).expanduser()
+    root = project_root()
+    return root / ".cache" if root is not None else _user_cache()
 
 
 def _candidates(f: DataFile) -> list[tuple[Path, str]]:
     """Every place the file may be, with a label for error messages."""
     out = []
-    roots = [(d, "$IPSBOOK_DATA_DIR") for d in data_dirs()] + [(cache_dir(), "cache")]
+    roots = [(d, "$IPSBOOK_DATA_DIR") for d in data_dirs()] + [(download_dir(), "downloads")]
     for root, label in roots:
         out.append((root / f.relpath, label))
         if f.relpath.endswith(".gz"):  # a plain copy, e.g. unzipped from the official archive
@@ -161,9 +192,10 @@ def _check(
             f"official file from {f.url}"
             + (f" (member {f.member!r} of the archive)" if f.member else "")
             + (
-                f"; once it is deleted from the cache (with {cache_dir() / '_archives' / ds.key} "
-                "for a file extracted from an archive) the next call downloads it again."
-                if _is_under(path, cache_dir())
+                f"; once it is deleted from the downloads (with "
+                f"{download_dir() / '_archives' / ds.key} for a file extracted from an "
+                "archive) the next call downloads it again."
+                if _is_under(path, download_dir())
                 else "."
             )
         )
@@ -183,10 +215,11 @@ def _is_under(path: Path, root: Path) -> bool:
 
 
 def _download(ds: Dataset, f: DataFile) -> Path:
-    """Download ``f`` into the cache with pooch; return the stored (uncompressed) path."""
+    """Download ``f`` into :func:`download_dir` with pooch; return the stored (uncompressed)
+    path."""
     import pooch  # lazy: only needed when a file is missing
 
-    target = cache_dir() / f.relpath.removesuffix(".gz")
+    target = download_dir() / f.relpath.removesuffix(".gz")
     target.parent.mkdir(parents=True, exist_ok=True)
     if f.member is None:  # a plain file; its own sha256 is the registered one
         known = f"sha256:{f.sha256}" if f.sha256 else None
@@ -200,7 +233,7 @@ def _download(ds: Dataset, f: DataFile) -> Path:
             f.url,
             known_hash=None,
             fname=archive_name,
-            path=cache_dir() / "_archives" / ds.key,
+            path=download_dir() / "_archives" / ds.key,
             progressbar=True,
         )
     )
@@ -267,7 +300,8 @@ def _locate(ds: Dataset, f: DataFile, no_download: str | None = None) -> Path:
             if f.relpath.endswith(".gz")
             else ""
         )
-        + f", or download the official file and save it as {cache_dir() / f.relpath.removesuffix('.gz')}."
+        + ", or download the official file and save it as "
+        + f"{download_dir() / f.relpath.removesuffix('.gz')}."
     )
 
 

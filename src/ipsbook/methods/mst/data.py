@@ -216,14 +216,14 @@ def label(name: str) -> str:
 
 
 def _uts_paths() -> list[Path]:
-    from ipsbook.data import cache_dir, data_dirs
+    from ipsbook.data import data_dirs, download_dir
 
-    return [d / "uts" for d in data_dirs()] + [cache_dir() / "uts"]
+    return [d / "uts" for d in data_dirs()] + [download_dir() / "uts"]
 
 
 def uts_available() -> bool:
     """Whether both UTS files (``UTS_training.csv``, ``UTS_test.csv``; plain or ``.gz``) are in
-    one of the folders :mod:`ipsbook.data` searches (``$IPSBOOK_DATA_DIR/uts/``, the cache)."""
+    one of the folders :mod:`ipsbook.data` searches (``$IPSBOOK_DATA_DIR/uts/``, ``data/uts/``)."""
 
     def found(fname: str) -> bool:
         return any((d / fname).is_file() or (d / f"{fname}.gz").is_file() for d in _uts_paths())
