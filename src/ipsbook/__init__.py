@@ -1,7 +1,12 @@
 """ipsbook: the package behind a reproducible companion to five indoor-positioning papers.
 
 Notebooks (``notebooks/*.py``) only orchestrate; every model, loss, loader and simulator
-lives here. Run a chapter with ``ipsbook run NAME --profile smoke|quick|paper -p key=value``.
+lives here, in two wings. The science: :mod:`ipsbook.data`, ``radio``, ``models``,
+``methods`` (one subpackage or module per paper, with its figures and tables), ``metrics``,
+``stats``, ``training``, ``plotting``, ``display`` and ``profiles``. The machinery that turns
+the notebooks into a book: :mod:`ipsbook.book` (runner, claims, freeze, build, cli), which the
+science never imports. Run a chapter with
+``ipsbook run NAME --profile smoke|quick|full|paper -p key=value``.
 """
 
 from __future__ import annotations
