@@ -45,7 +45,13 @@ def test_difference_rule_is_decided_by_the_interval(diffs, better, expected, why
 def test_difference_rule_margin_must_be_cleared():
     iv = stats.mean_interval([-0.10, -0.12, -0.11, -0.09], "seeds")
     assert cs().difference("T", "d", "s", iv, margin=0.05).status == claims.REPRODUCED
-    assert cs().difference("T", "d", "s", iv, margin=0.2).status == claims.NOT_REPRODUCED
+    short = cs().difference("T", "d", "s", iv, margin=0.2, unit="m")
+    assert short.status == claims.NOT_REPRODUCED
+    assert "better, but" in short.reason and "-0.2 m" in short.reason  # not "contains 0"
+    worse = stats.mean_interval([0.10, 0.12, 0.11, 0.09], "seeds")
+    assert "other one is better" in cs().difference("T", "d", "s", worse, margin=0.2).reason
+    mixed = stats.mean_interval([-0.3, 0.2, -0.1, 0.1], "seeds")
+    assert "unresolved" in cs().difference("T", "d", "s", mixed, margin=0.2).reason
     with pytest.raises(ValueError, match="better='less'"):
         cs().difference("T", "d", "s", iv, better="less")
 

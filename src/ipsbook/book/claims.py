@@ -105,6 +105,19 @@ def _fmt(x: float, unit: str = "") -> str:
 
 
 @dataclass
+def _why_not(interval: Any, want: int, margin: float, unit: str) -> str:
+    """Why a difference claim failed: B better, A better by less than the margin, or the
+    interval holds 0 (unresolved at this size)."""
+    side0 = interval.side(0.0)
+    if side0 == -want:
+        return "the other one is better: the interval lies wholly on the other side of 0"
+    if side0 == want:  # only possible with a margin
+        return (f"A is better, but the interval is not wholly beyond the margin "
+                f"{-want * margin:+g}{' ' + unit if unit else ''}")
+    return ("unresolved: the interval contains no difference (0), so the data cannot tell "
+            "the two apart at this size")
+
+
 class ClaimSet:
     """The claims of one chapter run; add with :meth:`value`, :meth:`relation`, :meth:`not_comparable`.
 
@@ -238,11 +251,8 @@ class ClaimSet:
                              reason="one repeat only: no interval, so no verdict", **kw)
         if side == want:
             return self._add(status=REPRODUCED, reason="", **kw)
-        reason = ("the other one is better: the interval lies wholly on the other side"
-                  if side == -want else
-                  "unresolved: the interval contains no difference (0), so the data cannot "
-                  "tell the two apart at this size")
-        return self._add(status=NOT_REPRODUCED, reason=reason, **kw)
+        return self._add(status=NOT_REPRODUCED, reason=_why_not(interval, want, margin, unit),
+                         **kw)
 
     def fact(
         self, artefact: str, quantity: str, statement: str, holds: bool, ours: str,
