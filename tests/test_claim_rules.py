@@ -48,6 +48,7 @@ def test_difference_rule_margin_must_be_cleared():
     short = cs().difference("T", "d", "s", iv, margin=0.2, unit="m")
     assert short.status == claims.NOT_REPRODUCED
     assert "better, but" in short.reason and "-0.2 m" in short.reason  # not "contains 0"
+    assert short.protocol["rule"].endswith("wholly below -0.2 m")
     worse = stats.mean_interval([0.10, 0.12, 0.11, 0.09], "seeds")
     assert "other one is better" in cs().difference("T", "d", "s", worse, margin=0.2).reason
     mixed = stats.mean_interval([-0.3, 0.2, -0.1, 0.1], "seeds")

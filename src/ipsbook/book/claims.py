@@ -104,20 +104,20 @@ def _fmt(x: float, unit: str = "") -> str:
     return f"{text} {unit}".strip()
 
 
-@dataclass
 def _why_not(interval: Any, want: int, margin: float, unit: str) -> str:
     """Why a difference claim failed: B better, A better by less than the margin, or the
     interval holds 0 (unresolved at this size)."""
     side0 = interval.side(0.0)
     if side0 == -want:
-        return "the other one is better: the interval lies wholly on the other side of 0"
+        return "the other one is better: the interval lies wholly on the other side"
     if side0 == want:  # only possible with a margin
         return (f"A is better, but the interval is not wholly beyond the margin "
-                f"{-want * margin:+g}{' ' + unit if unit else ''}")
+                f"{want * margin:+g}{' ' + unit if unit else ''}")
     return ("unresolved: the interval contains no difference (0), so the data cannot tell "
             "the two apart at this size")
 
 
+@dataclass
 class ClaimSet:
     """The claims of one chapter run; add with :meth:`value`, :meth:`relation`, :meth:`not_comparable`.
 
@@ -239,7 +239,7 @@ class ClaimSet:
         want = -1 if better == "lower" else 1
         side = interval.side(margin)
         text = interval.describe(unit)
-        edge = f"{-want * margin:+g}" if margin else "0"
+        edge = f"{want * margin:+g}" if margin else "0"
         rule = (f"{interval.level:.0%} interval of A − B wholly "
                 f"{'below' if want < 0 else 'above'} {edge}{' ' + unit if unit else ''}")
         proto = {"interval": text, "rule": rule, **dict(protocol or {})}
