@@ -60,3 +60,23 @@ def test_data_folder_content_is_ignored_but_its_readme(tmp_path):
     cache = subprocess.run(["git", "-C", str(REPO), "check-ignore", "-q",
                             str(REPO / ".cache" / "mst" / "x.pt")], check=False)
     assert out.returncode == 0 and cache.returncode == 0 and readme.returncode == 1
+
+
+def test_loaders_are_imported_on_first_use_only():
+    """A chapter that reads one dataset does not import (and so does not depend on) the other
+    datasets' loaders: the runner's staleness check rests on the modules a kernel imported."""
+    import subprocess
+    import sys
+
+    code = ("import sys, ipsbook.data as D; "
+            "print(sorted(m for m in sys.modules if m.startswith('ipsbook.data.'))); "
+            "D.load_site; print(sorted(m for m in sys.modules if m.startswith('ipsbook.data.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out[0] == "['ipsbook.data.fetch', 'ipsbook.data.registry']"
+    assert "ipsbook.data.ilc" in out[1] and "ipsbook.data.rtt" not in out[1]
+
+
+def test_every_public_name_resolves():
+    missing = [n for n in D.__all__ if getattr(D, n, None) is None]
+    assert missing == []

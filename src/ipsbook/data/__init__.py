@@ -8,11 +8,12 @@ pooch; the sha256 of the uncompressed content is checked on every read. See
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from . import uoe
 from .fetch import (
     DataChecksumError,
     DataError,
@@ -29,31 +30,63 @@ from .fetch import (
     sha256_of,
     verify_all,
 )
-from .ilc import (
-    MultimodalSamples,
-    Trace,
-    TraceFormatError,
-    ap_vocabulary,
-    build_samples,
-    load_site,
-    parse_trace,
-    read_trace,
-    split_traces,
-)
-from .loaders import (
-    UJI_LIB_MONTHS,
-    Tut3Split,
-    UJIArrays,
-    UjiLibSplit,
-    load_tut3,
-    load_uji_lib,
-    load_ujiindoorloc,
-    read_csv,
-    ujiindoorloc_arrays,
-)
 from .registry import REGISTRY, DataFile, Dataset
-from .rtt import RTTNetwork, load_rtt_feng, load_rtt_yu, rtt_network
-from .uoe import Round, RoundFormatError, load_rounds, read_round, round_summary
+
+# The loaders are imported on first use (PEP 562), so that a chapter which reads only paper E's
+# traces has not imported, and does not depend on, UJIIndoorLoc's loader: the runner records the
+# modules a chapter's kernel imported, and a change to one loader then leaves other chapters'
+# runs current.
+_LAZY = {
+    "ilc": ("MultimodalSamples", "Trace", "TraceFormatError", "ap_vocabulary", "build_samples",
+            "load_site", "parse_trace", "read_trace", "split_traces"),
+    "loaders": ("UJI_LIB_MONTHS", "Tut3Split", "UJIArrays", "UjiLibSplit", "load_tut3",
+                "load_uji_lib", "load_ujiindoorloc", "read_csv", "ujiindoorloc_arrays"),
+    "rtt": ("RTTNetwork", "load_rtt_feng", "load_rtt_yu", "rtt_network"),
+    "uoe": ("Round", "RoundFormatError", "load_rounds", "read_round", "round_summary"),
+}
+_HOME = {name: mod for mod, names in _LAZY.items() for name in names} | {m: m for m in _LAZY}
+
+if TYPE_CHECKING:  # for readers and type checkers: what the lazy names are
+    from . import uoe
+    from .ilc import (
+        MultimodalSamples,
+        Trace,
+        TraceFormatError,
+        ap_vocabulary,
+        build_samples,
+        load_site,
+        parse_trace,
+        read_trace,
+        split_traces,
+    )
+    from .loaders import (
+        UJI_LIB_MONTHS,
+        Tut3Split,
+        UJIArrays,
+        UjiLibSplit,
+        load_tut3,
+        load_uji_lib,
+        load_ujiindoorloc,
+        read_csv,
+        ujiindoorloc_arrays,
+    )
+    from .rtt import RTTNetwork, load_rtt_feng, load_rtt_yu, rtt_network
+    from .uoe import Round, RoundFormatError, load_rounds, read_round, round_summary
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f".{home}", __name__)
+    value = module if name == home else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOME))
+
 
 __all__ = [
     "REGISTRY",
