@@ -522,3 +522,9 @@ def test_progress_bars_write_log_lines_for_the_runner(tmp_path, monkeypatch):
     with progress.tqdm(total=2, file=open(tmp_path / "bar", "w")) as bar:
         bar.update(2)
     assert not (tmp_path / ".ipsbook-progress.log").exists()
+    # a bar that ends within one log period writes no "done" line (no flood of small bars)
+    monkeypatch.setenv(runner.PROGRESS_ENV, "1")
+    monkeypatch.setenv("IPSBOOK_PROGRESS_EVERY", "3600")
+    with progress.tqdm(total=2, desc="tiny", file=open(tmp_path / "bar", "w")) as bar:
+        bar.update(2)
+    assert not (tmp_path / ".ipsbook-progress.log").exists()

@@ -42,7 +42,7 @@ class tqdm(_base):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._ips_last = time.monotonic()
+        self._ips_start = self._ips_last = time.monotonic()
         self._ips_log = bool(os.environ.get(_ENV)) and not self.disable
 
     def _ips_line(self, final: bool = False) -> None:
@@ -75,5 +75,8 @@ class tqdm(_base):
     def close(self) -> None:
         if getattr(self, "_ips_log", False):
             self._ips_log = False
-            self._ips_line(final=True)
+            # a bar that finished between two log lines (most of a chapter's small ones) would
+            # only flood the log with "done" lines: a bar says "done" once it has run a period
+            if time.monotonic() - self._ips_start >= _every_s():
+                self._ips_line(final=True)
         super().close()
