@@ -311,3 +311,20 @@ def test_real_runs_rebuild_their_exact_source() -> None:
             continue
         facts = provenance.read_run(record.parent, name)
         assert facts.source_verified, f"{record.parent}: the rebuilt source's sha256 differs"
+
+
+def test_profile_differences_keep_a_rule_against_none_on_one_row(monkeypatch) -> None:
+    """A stopping rule (a mapping) against the paper's ``None`` is one row in words, not one row
+    per field with '"—"' on the other side; two mappings are compared field by field."""
+    from ipsbook import profiles
+
+    sizes = {
+        "paper": {"stop": None, "train": {"epochs": 500, "lr": 0.001}},
+        "full": {"stop": {"patience": 8, "min_delta": 0.001}, "train": {"epochs": 60, "lr": 0.001}},
+    }
+    monkeypatch.setattr(profiles, "resolve", lambda key, profile: type(
+        "C", (), {"values": sizes[profile]})())
+    differ, same = provenance.profile_differences("x", "full")
+    assert differ == [("stop", "patience 8; min_delta 0.001", "None"),
+                      ("train.epochs", "60", "500")]
+    assert same == ["train.lr"]

@@ -242,18 +242,29 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=repr))
 
 
-def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in values.items():
-        if isinstance(v, Mapping):
-            out.update(_flatten(v, f"{prefix}{k}."))
+_MISSING = object()  # a size one side has and the other has not
+
+
+def _pairs(ours: Mapping[str, Any], paper: Mapping[str, Any],
+           prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """``(dotted name, ours, paper)`` for every size, descending into a mapping only where both
+    sides have one (a stopping rule on one side and ``None`` on the other stays one row)."""
+    out = []
+    for k in list(paper) + [n for n in ours if n not in paper]:
+        a, b = ours.get(k, _MISSING), paper.get(k, _MISSING)
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            out += _pairs(a, b, f"{prefix}{k}.")
         else:
-            out[f"{prefix}{k}"] = v
+            out.append((f"{prefix}{k}", a, b))
     return out
 
 
 def format_value(value: Any) -> str:
     """A size or parameter value as a reader reads it (lists comma-separated, floats %g)."""
+    if value is _MISSING:
+        return "—"
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k} {format_value(v)}" for k, v in value.items()) or "(none)"
     if isinstance(value, (list, tuple)):
         return ", ".join(format_value(v) for v in value) if value else "(none)"
     if isinstance(value, float):
@@ -277,14 +288,12 @@ def profile_differences(
     Raises :class:`ipsbook.profiles.ProfileError` when the chapter has no profile sizes."""
     from .. import profiles
 
-    paper = _flatten(_plain(dict(profiles.resolve(key, "paper").values)))
+    paper = _plain(dict(profiles.resolve(key, "paper").values))
     if run_config is None:
         run_config = dict(profiles.resolve(key, profile).values)
-    ours = _flatten(_plain({k: v for k, v in run_config.items()
-                            if k not in ("chapter", "profile")}))
+    ours = _plain({k: v for k, v in run_config.items() if k not in ("chapter", "profile")})
     differ, same = [], []
-    for name in list(paper) + [n for n in ours if n not in paper]:
-        a, b = ours.get(name, "—"), paper.get(name, "—")
+    for name, a, b in _pairs(ours, paper):
         if a == b:
             same.append(name)
         else:
