@@ -577,3 +577,188 @@ def real_errors(
             cols[m] = np.full(int((~is_ap).sum()), np.nan)
             notes.append(f"{m}: {str(exc)[:80]}")
     return pd.DataFrame(cols), "; ".join(notes), len(wr.contractions)
+
+
+# --------------------------------------------------------------------------------------------
+# The chapter's worked examples and studies (what its figures and tables are drawn from)
+
+
+def fit_models(feng: pd.DataFrame, yu: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """The error model fitted to every real RTT set of the chapter: rtt-feng's three rooms
+    together (``"rtt-feng (3 rooms)"``, the simulator's model), each room alone and each rtt-yu
+    scene (:func:`ipsbook.radio.fit_error_model`), in that order."""
+    from ...radio import fit_error_model
+
+    return {"rtt-feng (3 rooms)": fit_error_model(feng),
+            **{f"rtt-feng {s}": fit_error_model(g) for s, g in feng.groupby("scene")},
+            **{f"rtt-yu {s}": fit_error_model(g) for s, g in yu.items()}}
+
+
+@dataclass(frozen=True)
+class Fig1Example:
+    """Paper B's Fig. 1 drawn from one layout: ``asymmetry`` ``d_ij − d_ji`` (NaN: not
+    measured) of FTM ranges with a wall near AP 0, and the per-AP position errors of classical
+    MDS and weighted SMACOF on the exact matrix with only ``pair``'s range stretched."""
+
+    X: np.ndarray
+    asymmetry: np.ndarray
+    pair: tuple[int, int]
+    factor: float
+    mds_errors: np.ndarray
+    wsmacof_errors: np.ndarray
+
+
+def fig1_example(seed: int = 0, *, pair: tuple[int, int] = (1, 5),
+                 factor: float = 1.4) -> Fig1Example:
+    """Fig. 1's layout: 8 APs uniform in [5, 25]² m, AP 0 at (6, 15) beside a wall x = 8 m
+    (FTM model: exact LoS, ×1.3 and +1 m per wall, asymmetric within 3 m of the near end;
+    stream ``(seed, 2)``); then only ``pair``'s exact range ×``factor``."""
+    from ...radio.ftm import FloorPlan
+
+    rng = np.random.default_rng([seed, 2])
+    X = rng.uniform(5, 25, (8, 2))
+    X[0] = [6.0, 15.0]
+    plan = FloorPlan(30.0, 30.0, np.array([[[8.0, 5.0], [8.0, 25.0]]]))
+    asym = simulate_ranges(plan, X, FTMModel(sigma_los=0.0, k_per_wall=0.3, wall_bias=1.0,
+                                             asymmetric=True, near_end=3.0, max_range=100.0),
+                           rng)
+    i, j = pair
+    D_one = edm(X)
+    D_one[i, j] = D_one[j, i] = factor * D_one[i, j]
+    return Fig1Example(X=X, asymmetry=asym.D - asym.D.T, pair=(i, j), factor=factor,
+                       mds_errors=position_errors(classical_mds(D_one).X, X).errors,
+                       wsmacof_errors=position_errors(smacof(D_one, 2, seed=seed).X, X).errors)
+
+
+def eigen_diagnostics(
+    cfg: NetworkConfig, sigmas: tuple[float, ...], seed: int = 0,
+) -> tuple[pd.DataFrame, dict[float, np.ndarray]]:
+    """Sect. 3's diagnostics of classical MDS: one network of ``cfg`` (stream ``(seed, 3)``)
+    ranged at each LoS = NLoS noise σ in ``sigmas`` (no missing pairs, no range or wall limit;
+    stream ``(seed, 4)`` each), the min-symmetrised matrix centred. Returns per σ the negative
+    eigenvalues (count and mass) and the rank at 0.2 of the largest, and the spectra
+    (eigenvalues / largest) by σ."""
+    plan, X, _ = simulate_network(cfg, np.random.default_rng([seed, 3]))
+    rows, spectra = [], {}
+    for s in sigmas:
+        r = simulate_ranges(plan, X, cfg.model.replace(sigma_los=s, sigma_nlos=s, p_missing=0.0,
+                                                       max_range=1e3, max_walls=100),
+                            np.random.default_rng([seed, 4]))
+        m = classical_mds(symmetrise(r.D, "min"), 2)
+        spectra[s] = m.eigenvalues / m.eigenvalues[0]
+        rows.append({"σ_LoS [m]": s, "negative eigenvalues": m.n_negative,
+                     "negative mass": m.negative_mass,
+                     "rank (rel. 0.2)": int((spectra[s] > 0.2).sum())})
+    return pd.DataFrame(rows), spectra
+
+
+def triangle_example(tolerance: float, *, stretch: float = 1.3) -> dict:
+    """Figs. 3/4's quadruple: a (0, 0), b (20, 0), c (9, 16) and l (9, 6) inside, exact ranges
+    but l–c ×``stretch``; the :func:`~.wall_remover.triangle_test` of (a, b, c, l)."""
+    from .wall_remover import triangle_test
+
+    X = np.array([[0.0, 0.0], [20.0, 0.0], [9.0, 16.0], [9.0, 6.0]])
+    D = edm(X)
+    D[3, 2] = D[2, 3] = stretch * D[3, 2]
+    return triangle_test(D, 0, 1, 2, 3, tolerance=tolerance)
+
+
+@dataclass(frozen=True)
+class WallRemoverExample:
+    """One network the Wall Remover ran on: its floor plan, true positions, the result, a title
+    and the planted pair (None: none planted or shown)."""
+
+    plan: Any
+    X: np.ndarray
+    result: Any
+    title: str
+    planted: tuple[int, int] | None = None
+
+
+def wall_remover_examples(
+    base: NetworkConfig, n_plans: int, seed: int, sigma: float, *,
+    wr_kw: dict[str, Any], wr_tolerance_sigma: float, planted_stretch: float,
+) -> tuple[WallRemoverExample, WallRemoverExample, np.ndarray, np.ndarray]:
+    """The Wall Remover at work, for Fig. 4: on one network of ``base`` (stream ``(seed, 5)``,
+    ``wr_kw`` as given), and on the first of ``n_plans`` premise networks (``base`` with no
+    walls, one interior range ×``planted_stretch``, LoS noise ``sigma``; plan ``p`` is stream
+    ``(seed, p)``, as in :func:`sweep`; ε = ``wr_tolerance_sigma``·σ) in which it contracted
+    anything (the last one when none). Returns both examples and the dilation factors ``k`` of
+    the premise network before and after."""
+    from .wall_remover import wall_remover
+
+    plan, X, r = simulate_network(base, np.random.default_rng([seed, 5]))
+    wr = wall_remover(symmetrise(r.D, "min"), **wr_kw)
+    prem = replace(base, n_walls=0, planted_stretch=planted_stretch,
+                   model=base.model.replace(sigma_los=sigma))
+    kw = {**wr_kw, "tolerance": wr_tolerance_sigma * sigma}
+    for p in range(n_plans):
+        plan_p, X_p, r_p = simulate_network(prem, np.random.default_rng([seed, p]))
+        Dp = symmetrise(r_p.D, "min")
+        wr_p = wall_remover(Dp, **kw)
+        if wr_p.contractions:
+            break
+    st = stretched_pairs(r_p, prem.model)
+    planted = tuple(np.argwhere(np.triu(st, 1))[0]) if st.any() else None
+    return (WallRemoverExample(plan, X, wr, f"{base.n_walls} walls"),
+            WallRemoverExample(plan_p, X_p, wr_p, f"premise, plan {p}, σ {sigma:g} m", planted),
+            dilation_factors(Dp, X_p), dilation_factors(wr_p.D, X_p))
+
+
+def iag_example(iag_kw: dict[str, Any], seed: int = 0):
+    """Figs. 5/6's network: 6 APs uniform in a 20 m square (stream ``(seed, 6)``), exact ranges
+    plus N(0, 0.5 m) noise, symmetric; returns the true positions and the
+    :func:`~.iag.iag_resolve` result (``iag_kw`` as for it)."""
+    from .iag import iag_resolve
+
+    rng = np.random.default_rng([seed, 6])
+    X = rng.uniform(0, 20, (6, 2))
+    D = edm(X) + np.triu(rng.normal(0, 0.5, (6, 6)), 1)
+    D = np.triu(D, 1) + np.triu(D, 1).T
+    return X, iag_resolve(D, **iag_kw)
+
+
+def chapter_sweeps(
+    base: NetworkConfig, values: dict[str, tuple[Any, ...]], n_plans: int, seed: int = 0, *,
+    wr_kw: dict[str, Any], iag_kw: dict[str, Any], wr_tolerance_sigma: float,
+    planted_stretch: float, strong_k_per_wall: float = 0.2, strong_wall_bias: float = 0.5,
+) -> pd.DataFrame:
+    """Every sweep of the chapter, concatenated (column ``sweep`` names each): the
+    :data:`SWEEPS` around ``base`` over ``values[name]``; ``n_walls_strong``, the wall sweep
+    again with each wall dilating ×(1 + ``strong_k_per_wall``) and adding ``strong_wall_bias``
+    metres (the fitted NLoS excess is small, while paper B's premise is a wall that dilates a
+    range well beyond the noise); and ``premise``, the Wall Remover's premise (Sect. 5.1,
+    Figs. 1/3: no walls, one interior range ×``planted_stretch``) over ``values["sigma_los"]``.
+    Every sweep uses the same plans' streams (:func:`sweep`)."""
+    kw = {"wr_kw": wr_kw, "iag_kw": iag_kw, "wr_tolerance_sigma": wr_tolerance_sigma}
+    sweeps = [sweep(name, values[name], base, n_plans, seed, **kw) for name in SWEEPS]
+    strong = replace(base, model=base.model.replace(k_per_wall=strong_k_per_wall,
+                                                    wall_bias=strong_wall_bias))
+    sweeps.append(sweep("n_walls", values["n_walls"], strong, n_plans, seed, **kw)
+                  .assign(sweep="n_walls_strong"))
+    premise = replace(base, n_walls=0, planted_stretch=planted_stretch)
+    sweeps.append(sweep("sigma_los", values["sigma_los"], premise, n_plans, seed, **kw)
+                  .assign(sweep="premise"))
+    return pd.concat(sweeps, ignore_index=True)
+
+
+def real_study(
+    nets: dict[str, Any], *, seed: int = 0, wr_kw: dict[str, Any] | None = None,
+    iag_kw: dict[str, Any] | None = None,
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, int]]:
+    """Every method on every real network (:func:`real_errors`): a table of the phone RMSE per
+    (scene, method) with the network's size and the method's failure note, the per-phone
+    errors by scene, and the Wall Remover's contractions by scene."""
+    rows, errors, contractions = [], {}, {}
+    for scene, net in nets.items():
+        errs, why, contractions[scene] = real_errors(net.D, net.X_true, net.is_ap, seed=seed,
+                                                     wr_kw=wr_kw, iag_kw=iag_kw)
+        errors[scene] = errs
+        for m in METHODS:
+            e = errs[m].to_numpy()
+            rmse = float(np.sqrt(np.nanmean(e**2))) if np.isfinite(e).any() else np.nan
+            rows.append({"scene": scene, "nodes": len(net.X_true),
+                         "APs": int(net.is_ap.sum()), "method": m, "phone RMSE [m]": rmse,
+                         "note": "; ".join(x for x in why.split("; ")
+                                           if x.startswith(m + ":"))})
+    return pd.DataFrame(rows), errors, contractions
