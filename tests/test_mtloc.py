@@ -448,23 +448,39 @@ def test_run_all_gives_the_same_numbers_in_parallel_and_in_order() -> None:
     from ipsbook.methods.mtloc.experiment import run_all
 
     tiny = FitConfig(epochs=1, lr=0.001, batch_size=512, num_threads=1)
-    s = Settings(pretrain=tiny, target=tiny, rates=(0.0, 1.0), wipe_rate=1.0,
+    s = Settings(pretrain=tiny, target=tiny, rates=(0.0, 1.0), wipe_rate=1.0, step_s=1.0,
                  wipe_fractions=(0.0, 1.0), knn_configs=(("raw", "euclidean"), ("powed", "cosine")))
-    seq = run_all([("site1", "site2")], [0, 1], settings=s, workers=1, progress=False)
-    par = run_all([("site1", "site2")], [0, 1], settings=s, workers=2, progress=False)
-    assert [r.info["seed"] for r in par] == [0, 1]
+    dirs = [("site1", "site2"), ("site1", "site2", "blocks")]
+    seq = run_all(dirs, [0], settings=s, workers=1, progress=False)
+    par = run_all(dirs, [0], settings=s, workers=2, progress=False)
+    assert [r.info["protocol"] for r in par] == ["by trace", "walked"]
     for a, b in zip(seq, par, strict=True):
         pd.testing.assert_frame_equal(a.errors, b.errors)
         pd.testing.assert_frame_equal(a.wipe_curve, b.wipe_curve)
         pd.testing.assert_frame_equal(a.knn_grid, b.knn_grid)
+        pd.testing.assert_frame_equal(a.pretrain_errors, b.pretrain_errors)
     # every model, every split, and the baselines are there
     e = seq[0].errors
-    assert set(e.model) == {"scratch", "transfer", "finetune", "wifi-knn", "wifi-knn-raw", "pdr",
-                            "coverage"}
+    assert set(e.model) == {"scratch", "transfer", "finetune", "scratch-latest", "wifi-knn",
+                            "wifi-knn-raw", "pdr", "wifi-pdr-kf", "coverage"}
     # the MTLoc models are also scored on the samples they were fitted on (the generalisation
     # gap); the baselines only on validation and test
-    assert set(e[e.split == "train"].model) == {"scratch", "transfer", "finetune"}
+    assert set(e[e.split == "train"].model) == {"scratch", "transfer", "finetune",
+                                                 "scratch-latest"}
     assert set(e.split) == {"train", "validation", "test"}
+    # the distance to the nearest training position rides along every evaluated error
+    held_out = e[e.split != "train"]
+    assert held_out.dist_m.notna().all() and e[e.split == "train"].dist_m.isna().all()
+    cov = held_out[held_out.model == "coverage"]
+    assert np.allclose(cov.error_m, cov.dist_m)
+    # walked corridors: test positions lie much nearer to training positions than by trace,
+    # and the gap between blocks of different splits dropped samples
+    walked = seq[1]
+    assert walked.info["target_gap_samples"] > 0
+    d_trace = e[(e.model == "coverage") & (e.split == "test")].dist_m.mean()
+    w = walked.errors
+    assert w[(w.model == "coverage") & (w.split == "test")].dist_m.mean() < d_trace
+    assert len(walked.pretrain_errors) == walked.info["source_validation_samples"]
     info, grid = seq[0].info, seq[0].knn_grid
     assert info["pretrain_constant_val_m"] > 0  # the mean-position reference for Table IV
     best = grid.loc[grid.validation_mean_m.idxmin()]

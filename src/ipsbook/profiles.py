@@ -167,47 +167,69 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "knn_queries": 0,
         },
     },
-    # Paper E (MTLoc). seeds: repetitions (each draws its own trace split and initial weights);
-    # pretrain / target: IMU-LSTM pre-training on the source site (Table IV under paper) and
-    # every MTLoc training on the target site (epochs, learning rate, batch); rates: fine-tuning
-    # shares of the target's training traces; wipe_fractions: Fig. 5's sweep.
+    # Paper E (MTLoc). seeds: repetitions (each draws its own split and initial weights);
+    # directions: source → target pairs split by trace; walked: pairs split by walked corridor
+    # (contiguous 10 s blocks within traces, methods/mtloc/splits.py; source "rounds" = the
+    # authors' own rounds, pre-training only); pretrain / target: IMU-LSTM pre-training (Table IV
+    # under paper) and every MTLoc training on the target (epochs, learning rate, batch); rates:
+    # fine-tuning shares of the target's training units (traces or blocks); wipe_fractions:
+    # Fig. 5's sweep; step_s: the sample step (paper 0.1 s); round_seeds: seeds of the
+    # leave-one-round-out Table IV on the rounds.
+    # Cost: quick's old design (2 by-trace directions x 5 seeds x 11 fits of 6 epochs) took
+    # 1,736 s with 2 workers, i.e. ~32 CPU-s per fit with its evaluation; the design below has
+    # 3 directions x 5 seeds x 7 fits (pre-training, scratch, transfer, 3 fine-tuning rates, the
+    # held-scan variant) = 105 fits, about the same. full stops each fit on a plateau (best
+    # validation epoch 1-5 on the malls, then patience 8: ~9-13 epochs, ~2x quick's 6) with 8
+    # fits per run: 15 runs x 8 x ~64 CPU-s = ~7,700 CPU-s, ~65 min on 2 workers (estimate).
     "mtloc": {
         "smoke": {
             "seeds": (0,),
-            "directions": (("site1", "site2"),),
+            "directions": (),  # one run in-process: the by-trace path is unit-tested
+            "walked": (("rounds", "site2"),),
             "pretrain": {"epochs": 1, "lr": 0.005, "batch_size": 256},
             "target": {"epochs": 1, "lr": 0.001, "batch_size": 256},
             "rates": (0.0, 0.625, 1.0),
             "wipe_fractions": (0.0, 0.4, 1.0),
+            "step_s": 1.0,
+            "round_seeds": 1,
             "stop": None,
         },
         "quick": {
             "seeds": (0, 1, 2, 3, 4),
-            "directions": _BOTH_WAYS,
+            "directions": (("site1", "site2"),),
+            "walked": (("site1", "site2"), ("rounds", "site2")),
             "pretrain": {"epochs": 6, "lr": 0.005, "batch_size": 128},
             "target": {"epochs": 6, "lr": 0.001, "batch_size": 128},
-            "rates": _EIGHTHS,
+            "rates": (0.0, 0.125, 0.625, 1.0),
             "wipe_fractions": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+            "step_s": 0.1,
+            "round_seeds": 1,
             "stop": None,
         },
-        # full: every phase to a plateau on a validation split of the training traces (stop),
-        # capped at Table IV's 100 epochs; batch 128 as quick (the paper's 32 is 4x the steps)
+        # full: every phase to a plateau on the validation samples (stop), capped at Table IV's
+        # 100 epochs; batch 128 as quick (the paper's 32 is 4x the steps)
         "full": {
             "seeds": (0, 1, 2, 3, 4),
-            "directions": _BOTH_WAYS,
+            "directions": (("site1", "site2"),),
+            "walked": (("site1", "site2"), ("rounds", "site2")),
             "pretrain": {"epochs": 100, "lr": 0.005, "batch_size": 128},
             "target": {"epochs": 100, "lr": 0.001, "batch_size": 128},
-            "rates": _EIGHTHS,
+            "rates": (0.0, 0.125, 0.375, 0.625, 1.0),
             "wipe_fractions": tuple(k / 10 for k in range(11)),
+            "step_s": 0.1,
+            "round_seeds": 2,
             "stop": _STOP,
         },
         "paper": {
             "seeds": (0, 1, 2, 3, 4),
             "directions": _BOTH_WAYS,
+            "walked": (*_BOTH_WAYS, ("rounds", "site1"), ("rounds", "site2")),
             "pretrain": {"epochs": 100, "lr": 0.005, "batch_size": 32},
             "target": {"epochs": 100, "lr": 0.001, "batch_size": 32},
             "rates": _EIGHTHS,
             "wipe_fractions": tuple(k / 10 for k in range(11)),
+            "step_s": 0.1,
+            "round_seeds": 5,
             "stop": None,
         },
     },

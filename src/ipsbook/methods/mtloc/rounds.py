@@ -30,7 +30,8 @@ Wi-Fi vocabulary of a fold is every BSSID heard in its four non-test rounds (the
 read Wi-Fi).
 
 **Verdict.** Per test round, "the LSTM beats the mean position by ``margin``" (default 10 %)
-is judged on the paired per-window difference ``e_lstm - (1 - margin) * e_mean`` (``e_lstm``
+(:data:`.transfer.TRANSFER_GATE_MARGIN`, the margin of the transfer gate) is judged on the
+paired per-window difference ``e_lstm - (1 - margin) * e_mean`` (``e_lstm``
 the per-window error averaged over seeds): *yes* when the whole ``level`` interval of its
 mean lies below 0, *no* when it lies above, *unresolved* when it straddles 0. The windows
 overlap by 90 % and neighbouring ones err alike, so the interval is a bootstrap
@@ -55,6 +56,7 @@ from ...data import uoe
 from ...stats import Interval, mean_interval
 from .baselines import wifi_knn
 from .train import FitConfig, errors_m, pretrain_imu
+from .transfer import TRANSFER_GATE_MARGIN
 
 __all__ = ["MODELS", "RoundsResult", "folds", "leave_one_round_out", "verdict"]
 
@@ -142,7 +144,7 @@ def leave_one_round_out(
     seeds: Sequence[int] = (0,),
     lr: float = 0.005,
     config: FitConfig | None = None,
-    margin: float = 0.10,
+    margin: float = TRANSFER_GATE_MARGIN,
     level: float = 0.95,
     block_s: float = 10.0,
     n_boot: int = 4000,
