@@ -83,21 +83,17 @@ d_sh_m = 6.0  # shadowing decorrelation distance d_SH [m] of the default regime 
 n_mc = 0  # Monte-Carlo realisations per point; 0 takes the profile value (at least 0)
 
 # %%
-import itertools
-import time
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
 import ipsbook
-from ipsbook import plotting, profiles, stats
+from ipsbook import plotting, profiles
+from ipsbook.book.outputs import RunOutput
 from ipsbook.methods import bfp
 from ipsbook.methods import bfp_figures as figs
-from ipsbook.methods import bfp_rules as rules
-from ipsbook.methods.hamming import pack_bits, search_ties
-from ipsbook.book.outputs import RunOutput
+from ipsbook.methods import bfp_report as report
 
 ipsbook.setup(seed)
 pd.set_option("display.max_colwidth", None)
@@ -114,10 +110,7 @@ out = RunOutput(output_dir, chapter="bfp", paper="D", cfg=cfg, params=params)
 sigma_ws = tuple(sorted(set(cfg.sigma_ws_db) | {float(sigma_w)}))
 deltas = tuple(sorted(set(cfg.deltas_db) | {0.0, float(delta)}))
 plotting.use_style()
-display(Markdown(f"**Profile: `{profile}`** — {cfg.n_mc} Monte-Carlo realisations per point, "
-                 f"test grid {cfg.test_step_m} m, σ_W ∈ {{{', '.join(f'{s:g}' for s in sigma_ws)}}} dB, "
-                 f"Δ ∈ {{{', '.join(f'{d:g}' for d in deltas)}}} dB, two radio regimes "
-                 "(default, ideal)."))
+display(Markdown(report.profile_note(profile, cfg.n_mc, cfg.test_step_m, sigma_ws, deltas)))
 profiles.table("bfp")
 
 # %% [markdown]
@@ -149,20 +142,15 @@ t1
 layout2 = bfp.make_layout("2x2", scenario.side_m)
 real2 = {r: bfp.realise(scenarios[r], layout2, np.random.default_rng([seed, 10**6]))
          for r in REGIMES}
-grid = scenario.test_grid
-fig = figs.binary_maps(layout2, real2)
-out.figure(fig, "fig2_binary_maps")
+near_border = {r: bfp.distance_to_real_border(real2[r]) <= 1.0 for r in REGIMES}
+
+# %% tags=["hide-input"]
+out.figure(figs.binary_maps(layout2, real2), "fig2_binary_maps")
 plt.show()
 
-# %% tags=["nbval-check-output"]
-ideal_bits2 = layout2.ideal_bits(grid.points)
-near_border = {r: bfp.distance_to_real_border(real2[r]) <= 1.0 for r in REGIMES}
-map_stats = out.table(pd.DataFrame([
-    {"regime": r,
-     "points whose real code equals the designed one": float((real2[r].real_bits
-                                                               == ideal_bits2).all(axis=1).mean()),
-     "share of the area within 1 m of a real border": float(near_border[r].mean())}
-    for r in REGIMES]), "fig2_map_agreement")
+# %% tags=["hide-input", "nbval-check-output"]
+ideal_bits2 = layout2.ideal_bits(scenario.test_grid.points)
+map_stats = out.table(report.map_agreement(real2, ideal_bits2, near_border), "fig2_map_agreement")
 map_stats.round(3)
 
 # %% [markdown]
@@ -186,11 +174,12 @@ sim = pd.concat([bfp.simulate(scenarios[r], name, sigma_ws, deltas, cfg.n_mc, se
                  for r in REGIMES for name in ("2x2", "4x4")], ignore_index=True)
 rmse = bfp.rmse_table(sim, ["regime", "layout", "method", "design", "sigma_w_db", "delta_db"],
                       seed=seed)
+best = bfp.best_delta(rmse)
+erased = report.neutral_share(sim)
+
+# %% tags=["hide-input"]
 out.table(rmse, "rmse_by_regime_layout_sigma_delta")
-best = out.table(bfp.best_delta(rmse), "best_delta")
-shown = tuple(s for s in sigma_ws if s in (0.0, 2.0, 4.0, 6.0)) or sigma_ws
-erased = (sim[(sim.method == "BFP") & (sim.design == "FCD")]
-          .pivot_table(index="delta_db", columns=["regime", "layout"], values="erased"))
+out.table(best, "best_delta")
 out.table(erased.reset_index(), "neutral_share_by_delta")
 
 # %% [markdown]
@@ -210,9 +199,10 @@ out.table(erased.reset_index(), "neutral_share_by_delta")
 # neutral digits, over all σ_W), and both designs tend to the mean of all cell centres. The
 # claims also report what happens over the whole sweep.
 
-# %%
-fig = figs.rmse_vs_delta(rmse, "2x2", shown, REGIMES, cfg.n_mc, side_m)
-out.figure(fig, "fig3a_rmse_vs_delta_2x2")
+# %% tags=["hide-input"]
+shown = tuple(s for s in sigma_ws if s in (0.0, 2.0, 4.0, 6.0)) or sigma_ws
+out.figure(figs.rmse_vs_delta(rmse, "2x2", shown, REGIMES, cfg.n_mc, side_m),
+           "fig3a_rmse_vs_delta_2x2")
 plt.show()
 erased.round(2)
 
@@ -231,26 +221,22 @@ erased.round(2)
 draws = {(r, d): bfp.error_draws(real2[r], sigma_w, d, "OCD", cfg.n_noise, seed)
          for r in REGIMES for d in (0.0, delta)}
 maps = {k: v.mean(axis=0) for k, v in draws.items()}
-fig = figs.error_maps(maps, real2, sigma_w)
-out.figure(fig, "fig3b_error_map_ocd")
+
+# %% tags=["hide-input"]
+out.figure(figs.error_maps(maps, real2, sigma_w), "fig3b_error_map_ocd")
 plt.show()
 
-# %% tags=["nbval-check-output"]
-border_err = out.table(pd.DataFrame([
-    {"regime": r, "Δ [dB]": d, "share of area within 1 m of a real border": near_border[r].mean(),
-     "mean error near borders [m]": m[near_border[r]].mean(),
-     "mean error elsewhere [m]": m[~near_border[r]].mean(),
-     "share of squared error near borders": (m[near_border[r]] ** 2).sum() / (m**2).sum()}
-    for (r, d), m in maps.items()]), "fig3b_border_error")
+# %% tags=["hide-input", "nbval-check-output"]
+border_err = out.table(report.border_error_table(maps, near_border), "fig3b_border_error")
 border_err.round(3)
 
 # %% [markdown]
 # (bfp-fig4)=
 # ## Fig. 4 — RMSE vs Δ, 4×4 layout, FCD (solid) and OCD (dashed)
 
-# %%
-fig = figs.rmse_vs_delta(rmse, "4x4", shown, REGIMES, cfg.n_mc, side_m)
-out.figure(fig, "fig4_rmse_vs_delta_4x4")
+# %% tags=["hide-input"]
+out.figure(figs.rmse_vs_delta(rmse, "4x4", shown, REGIMES, cfg.n_mc, side_m),
+           "fig4_rmse_vs_delta_4x4")
 plt.show()
 
 # %% [markdown]
@@ -267,26 +253,18 @@ plt.show()
 # refits the line). "edge" counts optima at the largest Δ swept, where the true optimum may
 # lie beyond.
 
-# %%
-fig = figs.rmse_vs_sigma(rmse, best, delta, REGIMES, cfg.n_mc, side_m)
-out.figure(fig, "fig5a_rmse_vs_sigma_4x4")
+# %% tags=["hide-input"]
+out.figure(figs.rmse_vs_sigma(rmse, best, delta, REGIMES, cfg.n_mc, side_m),
+           "fig5a_rmse_vs_sigma_4x4")
 plt.show()
-table5a = rmse[(rmse.layout == "4x4") & ((rmse.method != "BFP") | rmse.delta_db.isin([0.0, delta]))]
-out.table(table5a, "fig5a_rmse_vs_sigma_4x4")
-out.table(best.pivot(index="sigma_w_db", columns=["regime", "layout", "design"],
-                     values="delta_db"), "best_delta_by_sigma", index=True)
+out.table(report.rmse_vs_sigma_table(rmse, delta), "fig5a_rmse_vs_sigma_4x4")
+out.table(report.best_delta_by_sigma(best), "best_delta_by_sigma", index=True)
 
-# %% tags=["nbval-check-output"]
-fits = {(r, lay, g): rules.optimal_delta_fit(sim, {"regime": r, "layout": lay, "design": g},
-                                             seed=seed)
-        for r in REGIMES for lay in ("2x2", "4x4") for g in bfp.DESIGNS}
-fit_table = out.table(pd.DataFrame([
-    {"regime": r, "layout": lay, "design": g,
-     f"Δ* [dB] at σ_W = {', '.join(f'{s:g}' for s in f.sigma_w)} dB":
-         " ".join(f"{d:g}" for d in f.delta_star),
-     "a [dB]": round(f.a, 2), "b": round(f.b, 2), "b 95% low": round(f.b_interval.lo, 2),
-     "b 95% high": round(f.b_interval.hi, 2), "edge": sum(f.at_edge)}
-    for (r, lay, g), f in fits.items()]), "optimal_delta_fit")
+# %%
+fits = report.optimal_delta_fits(sim, REGIMES, seed=seed)
+
+# %% tags=["hide-input", "nbval-check-output"]
+fit_table = out.table(report.fit_table(fits), "optimal_delta_fit")
 fit_table
 
 # %% [markdown]
@@ -298,10 +276,12 @@ sides = tuple(cfg.area_sides_m)
 by_side = pd.concat([bfp.simulate(scenarios[r].with_side(s), "4x4", (sigma_w,), (0.0, delta),
                                   cfg.n_mc, seed) for r in REGIMES for s in sides],
                     ignore_index=True)
-rmse_side = out.table(bfp.rmse_table(by_side, ["regime", "side_m", "method", "design",
-                                               "delta_db"], seed=seed), "fig5b_rmse_vs_side")
-fig = figs.rmse_vs_side(rmse_side, delta, REGIMES, sigma_w, cfg.n_mc)
-out.figure(fig, "fig5b_rmse_vs_side")
+rmse_side = bfp.rmse_table(by_side, ["regime", "side_m", "method", "design", "delta_db"],
+                           seed=seed)
+
+# %% tags=["hide-input"]
+out.table(rmse_side, "fig5b_rmse_vs_side")
+out.figure(figs.rmse_vs_side(rmse_side, delta, REGIMES, sigma_w, cfg.n_mc), "fig5b_rmse_vs_side")
 plt.show()
 
 # %% [markdown]
@@ -321,24 +301,7 @@ foot = out.table(pd.DataFrame([bfp.footprint(scenario, name) for name in ("2x2",
 foot
 
 # %%
-rng = np.random.default_rng([seed, 2])
-timings = []
-for name, real in (("2x2", real2["default"]),
-                   ("4x4", bfp.realise(scenario, bfp.make_layout("4x4", side_m), rng))):
-    meas = (real.rssi + sigma_w * rng.standard_normal(real.rssi.shape)).T
-    fp_kt = bfp.FingerprintNN(real.kt_map, real.layout.cell_centres)
-    fp_grid = bfp.FingerprintNN(real.fp_map, grid.points[real.fp_index])
-    codes, centres = real.codebooks["OCD"]
-    bits, mask = bfp.ternary_labels(meas, real.ref, delta)
-    packed = (pack_bits(codes), pack_bits(bits), pack_bits(mask))
-    search_ties(*packed, centres)  # compile / warm up
-    t0 = time.perf_counter(); fp_kt.locate(meas); t_kt = time.perf_counter() - t0
-    t0 = time.perf_counter(); fp_grid.locate(meas); t_grid = time.perf_counter() - t0
-    t0 = time.perf_counter(); search_ties(*packed, centres); t_bfp = time.perf_counter() - t0
-    timings.append({"layout": name, "queries": len(meas), "FP (K_T) k-d tree [ms]": 1e3 * t_kt,
-                    "FP-grid k-d tree [ms]": 1e3 * t_grid, "BFP packed search [ms]": 1e3 * t_bfp,
-                    "speed-up vs FP (K_T)": t_kt / t_bfp})
-pd.DataFrame(timings).round(3)
+report.query_timings(scenario, real2["default"], sigma_w, delta, seed).round(3)
 
 # %% [markdown]
 # (bfp-claims)=
@@ -365,295 +328,11 @@ pd.DataFrame(timings).round(3)
 # 9. Beyond the paper: BFP's radio map is smaller (arithmetic: a fact, not counted).
 
 # %%
-C = out.claims
-MC = f"{cfg.n_mc} Monte-Carlo realisations per point"
-METRIC = ("RMSE of one Monte-Carlo realisation over the test grid [m], paired over the "
-          "realisations (figures: RMSE pooled over realisations)")
-SMALL = ("each interval rests on n_mc Monte-Carlo realisations (fewer under smoke/quick): "
-         "an unresolved point can resolve, or a near-tie flip, with more")
-
-
-def data(r, layout, extra=""):
-    what = ("a new LoS state and shadowing (so new thresholds and OCD centres) and new online "
-            "noise in each" if r == "default" else "the same radio map in each, new online noise")
-    return (f"simulated, {figs.REGIME_TITLES[r]}; layout {layout}, square of side {side_m:g} m, "
-            f"test grid {cfg.test_step_m:g} m; {MC} ({what}); the same realisations for every "
-            f"method, σ_W and Δ{extra}")
-
-
-def sel(r, layout, **kw):
-    return {"regime": r, "layout": layout, **kw}
-
-
-sig_range, dl_range = rules.FIG3A_SIGMA_W_DB, rules.FIG3A_DELTA_DB
-range_text = (f"σ_W {sig_range[0]:g}–{sig_range[1]:g} dB, Δ {dl_range[0]:g}–{dl_range[1]:g} dB "
-              "(our reading: the figure is lost in our copy)")
-
-for r in REGIMES:
-    # 1. Fig. 5a: Δ = 2 dB better than Δ = 0 at every σ_W, both designs.
-    q1 = f"RMSE(Δ = 2 dB) − RMSE(Δ = 0), 4×4, every σ_W, FCD and OCD, {r} regime"
-    if 2.0 in deltas:
-        d12 = rules.contrast(sim, [(1, sel(r, "4x4", method="BFP", delta_db=2.0)),
-                                   (-1, sel(r, "4x4", method="BFP", delta_db=0.0))],
-                             ["design", "sigma_w_db"])
-        v = rules.verdict_every(d12, "lower", ["design", "sigma_w_db"])
-        C.relation("Fig. 5a", q1, "ternary Δ = 2 dB better than binary BFP at every σ_W",
-                   v.holds, v.ours, why_not="not resolved as better at every σ_W and design",
-                   anchor="bfp-fig5a", profile_sensitive=SMALL, protocol={
-                       "source": "Sect. 6 on Fig. 5a: \"the ternary option with Δ = 2 dB performs "
-                                 "better than the original BFP [...] at any value of σ_W\"",
-                       "data": data(r, "4×4"), "metric": METRIC,
-                       "baseline": "binary BFP (Δ = 0), same design and realisations",
-                       "rule": "at every σ_W of the sweep and for both designs, the 95% "
-                               "Monte-Carlo interval of RMSE(Δ = 2 dB) − RMSE(Δ = 0) wholly "
-                               "below 0 (an unresolved point counts against)",
-                       "interval": v.interval})
-    else:
-        C.not_comparable("Fig. 5a", q1, "ternary Δ = 2 dB better than binary BFP at every σ_W",
-                         "—", "Δ = 2 dB is not in this run's Δ sweep", anchor="bfp-fig5a")
-
-    # 2. Fig. 5a: Δ = 2 dB recovers more than half of the gap BFP(Δ = 0) − FP.
-    q2 = ("RMSE(Δ = 2 dB) − midpoint of RMSE(Δ = 0) and RMSE(FP, same K_T), 4×4, every σ_W "
-          f"with a gap, FCD and OCD, {r} regime")
-    stmt2 = "Δ = 2 dB recovers most of the gap between binary BFP and FP at any σ_W"
-    parts_gap, parts_rec = [], []
-    for g in bfp.DESIGNS:
-        b0 = sel(r, "4x4", method="BFP", design=g, delta_db=0.0)
-        fp_sel = sel(r, "4x4", method="FP")
-        parts_gap.append(rules.contrast(sim, [(1, b0), (-1, fp_sel)], ["sigma_w_db"]).assign(design=g))
-        if 2.0 in deltas:
-            b2 = sel(r, "4x4", method="BFP", design=g, delta_db=2.0)
-            parts_rec.append(rules.contrast(sim, [(1, b2), (-0.5, b0), (-0.5, fp_sel)],
-                                            ["sigma_w_db"]).assign(design=g))
-    gap4 = pd.concat(parts_gap, ignore_index=True)
-    has_gap = np.array([iv.side() == 1 for iv in gap4.interval])
-    gap_note = (f"FP better than binary BFP (a resolved gap) at {has_gap.sum()} of {len(gap4)} "
-                "(σ_W, design) points")
-    proto2 = {"source": "Sect. 6 on Fig. 5a: the ternary option \"recovers most of the "
-                        "performance gap with FP at any value of σ_W\"",
-              "data": data(r, "4×4"), "metric": METRIC,
-              "baseline": "FP: NN on full RSSI vectors at the same K_T = 16 cell centres as BFP "
-                          "(eq. 3); binary BFP (Δ = 0); FP-grid is not judged",
-              "rule": "at every (σ_W, design) where FP is better than binary BFP (interval of "
-                      "RMSE(Δ = 0) − RMSE(FP) wholly above 0), the interval of RMSE(Δ = 2 dB) − "
-                      "½[RMSE(Δ = 0) + RMSE(FP)] wholly below 0, i.e. more than half of the gap "
-                      "closed; points without a resolved gap are counted, not judged"}
-    if not parts_rec:
-        C.not_comparable("Fig. 5a", q2, stmt2, "—", "Δ = 2 dB is not in this run's Δ sweep",
-                         anchor="bfp-fig5a", protocol=proto2)
-    elif not has_gap.any():
-        C.not_comparable("Fig. 5a", q2, stmt2, gap_note,
-                         "FP is not resolved as better than binary BFP at any σ_W: there is no "
-                         "gap to recover", anchor="bfp-fig5a", profile_sensitive=SMALL,
-                         protocol={**proto2, "interval": "gap intervals: " + "; ".join(
-                             f"{g} σ_W = {s:g} dB: [{lo:+.3f}, {hi:+.3f}] m" for g, s, lo, hi in
-                             gap4[["design", "sigma_w_db", "lo", "hi"]].itertuples(index=False))})
-    else:
-        rec4 = pd.concat(parts_rec, ignore_index=True)[has_gap]
-        v = rules.verdict_every(rec4, "lower", ["design", "sigma_w_db"])
-        C.relation("Fig. 5a", q2, stmt2, v.holds, f"{gap_note}; there: {v.ours}",
-                   why_not="Δ = 2 dB does not close more than half of the gap at every such point",
-                   anchor="bfp-fig5a", profile_sensitive=SMALL,
-                   protocol={**proto2, "interval": v.interval})
-
-    # 3. Figs. 3a, 5a: the optimal Δ grows with σ_W (b > 0 for every layout and design).
-    fr = {k: f for k, f in fits.items() if k[0] == r}
-    grows = all(f.b_interval.lo > 0 for f in fr.values())
-    C.relation("Figs. 3a, 5a", f"slope b of Δ* = a + b σ_W, every layout and design, {r} regime",
-               "the optimal Δ grows with σ_W", grows,
-               "; ".join(f"{lay} {g}: b = {f.b:.2f} [{f.b_interval.lo:.2f}, {f.b_interval.hi:.2f}]"
-                         for (_, lay, g), f in fr.items()),
-               why_not="the interval of b is not wholly above 0 for every layout and design",
-               anchor="bfp-fig5a", profile_sensitive=(
-                   "Δ* is picked on the profile's Δ grid over its σ_W sweep (shorter under "
-                   "smoke/quick, optima can sit at the grid's edge); the bootstrap rests on "
-                   "n_mc realisations"), protocol={
-                   "source": "Sect. 6: \"the best value of Δ becomes larger for high values of "
-                             "the measures error (σ_W ≥ 4 dB)\" (Fig. 3a); \"the optimal size "
-                             "of the uncertainty region [...] increases\" (Fig. 5a)",
-                   "data": data(r, "2×2 and 4×4"),
-                   "metric": "Δ* [dB]: the Δ of lowest pooled RMSE at each σ_W; slope b of "
-                             "Δ* = a + b σ_W (least squares with intercept, σ_W = 0 included)",
-                   "baseline": "b = 0 (Δ* independent of σ_W)",
-                   "rule": "the 95% bootstrap interval of b (over Monte-Carlo realisations) "
-                           "wholly above 0 for every layout and design",
-                   "interval": "; ".join(f"{lay} {g}: [{f.b_interval.lo:.2f}, "
-                                         f"{f.b_interval.hi:.2f}] over {f.b_interval.n} "
-                                         "realisations" for (_, lay, g), f in fr.items())})
-
-    # 4. Fig. 5a: the optimal Δ is around 2σ_W: b within 2 ± 0.5 (4×4, per design).
-    for g in bfp.DESIGNS:
-        f = fits[(r, "4x4", g)]
-        v = rules.verdict_slope_within(f, 1.5, 2.5)
-        C.relation("Fig. 5a", f"slope b of Δ* = a + b σ_W (with intercept), 4×4, {g}, {r} regime",
-                   "optimal Δ around 2 σ_W: b = 2 ± 0.5", v.holds, v.ours,
-                   why_not="the interval of b is not inside [1.5, 2.5]", anchor="bfp-fig5a",
-                   profile_sensitive=(
-                       "fitted to optima picked on the profile's Δ grid over its σ_W sweep, "
-                       "both shorter under smoke/quick; an optimum capped at the grid's edge "
-                       "biases b; the bootstrap rests on n_mc realisations"), protocol={
-                       "source": "Sect. 6 on Fig. 5a: \"The optimal size of the uncertainty "
-                                 "region around 2σ_W increases as can be expected\"",
-                       "data": data(r, "4×4"),
-                       "metric": "Δ* [dB] (lowest pooled RMSE on the Δ grid) at every σ_W; "
-                                 "slope b [dB/dB] of Δ* = a + b σ_W, least squares with "
-                                 "intercept, σ_W = 0 included",
-                       "baseline": "the paper's b = 2",
-                       "rule": "the 95% percentile-bootstrap interval of b (resampling "
-                               "realisations, re-picking Δ* and refitting) inside 2 ± 0.5",
-                       "interval": v.interval})
-
-    # 5. Fig. 3a: OCD better than FCD (2×2) over the judged range; the largest gap at σ_W ≥ 4.
-    oc = rules.contrast(sim, [(1, sel(r, "2x2", method="BFP", design="OCD")),
-                              (-1, sel(r, "2x2", method="BFP", design="FCD"))],
-                        ["sigma_w_db", "delta_db"])
-    inr = rules.in_range(oc.sigma_w_db, sig_range) & rules.in_range(oc.delta_db, dl_range)
-    whole = rules.tally(list(oc.interval), "lower")
-    whole_note = (f"over the whole sweep: {whole['claimed']} of {whole['total']} points OCD "
-                  f"better, {whole['other']} FCD better, {whole['unresolved']} unresolved")
-    proto5 = {"source": "Sect. 6 on Fig. 3a (2×2): RMSE vs Δ for FCD and OCD; OCD redefines "
-                        "the cells from the real borders (Sect. 5); \"the best value of Δ "
-                        "becomes larger for high values of the measures error (σ_W ≥ 4 dB), "
-                        "where also OCD and FCD show the highest performance gap\"",
-              "data": data(r, "2×2", f"; judged over {range_text}"), "metric": METRIC,
-              "baseline": "FCD (designed square cells), same Δ, σ_W and realisations"}
-    if inr.any():
-        v = rules.verdict_every(oc[inr], "lower", ["sigma_w_db", "delta_db"])
-        C.relation("Fig. 3a", f"RMSE(OCD) − RMSE(FCD), 2×2, judged σ_W and Δ range, {r} regime",
-                   "OCD better than FCD at every plotted σ_W and Δ", v.holds,
-                   f"in the judged range: {v.ours}; {whole_note}",
-                   why_not="OCD is not resolved as better at every point of the judged range",
-                   anchor="bfp-fig3a", profile_sensitive=SMALL, protocol={
-                       **proto5, "rule": "at every (σ_W, Δ) of the judged range, the 95% "
-                                         "Monte-Carlo interval of RMSE(OCD) − RMSE(FCD) wholly "
-                                         "below 0 (an unresolved point counts against)",
-                       "interval": v.interval})
-    else:
-        C.not_comparable("Fig. 3a", f"RMSE(OCD) − RMSE(FCD), 2×2, judged σ_W and Δ range, {r} regime",
-                         "OCD better than FCD at every plotted σ_W and Δ", whole_note,
-                         "no point of this run's sweep lies in the judged range",
-                         anchor="bfp-fig3a", protocol=proto5)
-    qg = f"mean RMSE(FCD) − RMSE(OCD) over Δ: at its peak σ_W ≥ 4 dB minus its peak below, 2×2, {r} regime"
-    peak = rules.gap_peak(rules.gap_by_sigma(sim, sel(r, "2x2"), sig_range, dl_range)) \
-        if inr.any() else None
-    if peak is None:
-        C.not_comparable("Fig. 3a", qg, "largest OCD–FCD gap at σ_W ≥ 4 dB", "—",
-                         "the judged range of this run's sweep lacks σ_W on one side of 4 dB",
-                         anchor="bfp-fig3a", protocol=proto5)
-    else:
-        iv, s_hi, s_lo = peak
-        C.difference("Fig. 3a", qg, "largest OCD–FCD gap at σ_W ≥ 4 dB", iv, better="higher",
-                     unit="m", anchor="bfp-fig3a", profile_sensitive=SMALL, protocol={
-                         **proto5, "metric": "gap(σ_W) = RMSE(FCD) − RMSE(OCD) per realisation "
-                                             "[m], averaged over the Δ of the judged range; A = "
-                                             f"gap at σ_W = {s_hi:g} dB (the largest mean gap "
-                                             f"at σ_W ≥ 4 dB), B = gap at σ_W = {s_lo:g} dB "
-                                             "(the largest below 4 dB)",
-                         "baseline": "the largest gap below σ_W = 4 dB"})
-
-    # 6. Fig. 3a: with 2 beacons FP is close to binary BFP (equivalence, ±20 % of the larger).
-    parts6, margins6 = [], []
-    for g in bfp.DESIGNS:
-        b0 = sel(r, "2x2", method="BFP", design=g, delta_db=0.0)
-        c6 = rules.contrast(sim, [(1, sel(r, "2x2", method="FP")), (-1, b0)], ["sigma_w_db"])
-        c6 = c6[rules.in_range(c6.sigma_w_db, sig_range)].assign(design=g)
-        for s in c6.sigma_w_db:
-            pooled = [figs.curve(rmse, **sel(r, "2x2", method="FP", sigma_w_db=float(s))).rmse_m.iloc[0],
-                      figs.curve(rmse, **b0, sigma_w_db=float(s)).rmse_m.iloc[0]]
-            margins6.append(0.2 * max(pooled))
-        parts6.append(c6)
-    q6 = f"RMSE(FP, same K_T) − RMSE(BFP Δ = 0), 2×2, judged σ_W range, FCD and OCD, {r} regime"
-    stmt6 = "FP ≈ BFP(Δ = 0) with 2 beacons (within ±20 % of the larger RMSE)"
-    c6 = pd.concat(parts6, ignore_index=True)
-    proto6 = {"source": "Sect. 6 on Fig. 3a: \"the error for conventional FP with infinite "
-                        "number of bits in the measure is close to the values of BFP with Δ = 0 "
-                        "since with just 2 beacons the gain effect [...] is negligible\"",
-              "data": data(r, "2×2", f"; judged over {range_text}"), "metric": METRIC,
-              "baseline": "binary BFP (Δ = 0); FP stores full RSSI vectors at the same K_T = 4 "
-                          "cell centres (FP-grid not judged)",
-              "rule": "equivalence: at every σ_W of the judged range and for both designs, the "
-                      "95% Monte-Carlo interval of RMSE(FP) − RMSE(BFP Δ = 0) inside ±20 % of "
-                      "the larger of the two pooled RMSEs (unresolved counts against)"}
-    if len(c6):
-        v = rules.verdict_within(c6, margins6, ["design", "sigma_w_db"])
-        C.relation("Fig. 3a", q6, stmt6, v.holds, v.ours,
-                   why_not="FP and binary BFP are not resolved as within ±20 % at every point",
-                   anchor="bfp-fig3a", profile_sensitive=SMALL,
-                   protocol={**proto6, "interval": v.interval})
-    else:
-        C.not_comparable("Fig. 3a", q6, stmt6, "—", "no σ_W of this run's sweep lies in the "
-                         "judged range", anchor="bfp-fig3a", protocol=proto6)
-
-    # 7. Fig. 5b: RMSE grows with the side, for every curve (FP and BFP).
-    curves7 = [("FP", {"method": "FP"})] + [
-        (f"BFP Δ = {d:g} dB {g}", {"method": "BFP", "design": g, "delta_db": float(d)})
-        for g in bfp.DESIGNS for d in (0.0, delta)]
-    steps, rows7 = [], []
-    for name, cs in curves7:
-        for s0, s1 in itertools.pairwise(sides):
-            c7 = rules.contrast(by_side, [(1, {"regime": r, "side_m": float(s1), **cs}),
-                                          (-1, {"regime": r, "side_m": float(s0), **cs})], [])
-            steps.append(c7.interval.iloc[0])
-            rows7.append(f"{name}, {s0:g}→{s1:g} m")
-    holds7, summ7 = rules.every_point(steps, "higher")
-    k7 = int(np.argmin([iv.lo for iv in steps]))
-    C.relation("Fig. 5b", f"RMSE(larger side) − RMSE(smaller side), every curve (4×4), {r} regime",
-               "RMSE grows with the area side", holds7,
-               f"{summ7} (steps of {len(curves7)} curves); closest to failing: "
-               f"{steps[k7].describe('m')} at {rows7[k7]}",
-               why_not="some step of some curve is not resolved as an increase",
-               anchor="bfp-fig5b", profile_sensitive=SMALL, protocol={
-                   "source": "Sect. 6: \"Fig. 5b shows how the RMSE varies with the side of "
-                             "the square area\" (the sentence is cut in our copy)",
-                   "data": data(r, "4×4", f"; σ_W = {sigma_w:g} dB, sides "
-                                          f"{', '.join(f'{s:g}' for s in sides)} m, realisations "
-                                          "paired by index across sides"),
-                   "metric": METRIC, "baseline": "the RMSE at the next smaller side",
-                   "rule": "for FP and each BFP curve, at every step between consecutive sides, "
-                           "the 95% Monte-Carlo interval of RMSE(larger) − RMSE(smaller) wholly "
-                           "above 0",
-                   "interval": f"closest to failing: {steps[k7].describe('m')} at {rows7[k7]}"})
-
-    # 8. Fig. 3b: border regions are the main sources of error (OCD, Δ = 0).
-    nb = near_border[r]
-    if nb.any() and not nb.all():
-        iv8 = stats.mean_interval(bfp.border_error(draws[(r, 0.0)], nb), "monte-carlo")
-        C.difference("Fig. 3b", f"mean error within 1 m of a real cell border − elsewhere "
-                     f"(OCD, Δ = 0), {r} regime", "border regions are the main sources of error",
-                     iv8, better="higher", unit="m", anchor="bfp-fig3b",
-                     profile_sensitive="rests on n_noise online-noise draws on one realisation",
-                     protocol={
-                         "source": "Sect. 6 on Fig. 3b (spatial error, OCD, 2×2): \"this picture "
-                                   "clearly shows that the border regions are the main sources "
-                                   "of error\"",
-                         "data": f"the realisation of Fig. 2, {figs.REGIME_TITLES[r]}; "
-                                 f"{cfg.n_noise} online-noise draws at σ_W = {sigma_w:g} dB; "
-                                 f"{nb.mean():.0%} of the area lies within 1 m of a real border",
-                         "metric": "per noise draw: mean error [m] of the test points within "
-                                   "1 m of a real border minus that of the other test points",
-                         "baseline": "the mean error away from the real borders"})
-    else:
-        C.not_comparable("Fig. 3b", f"mean error within 1 m of a real cell border − elsewhere "
-                         f"(OCD, Δ = 0), {r} regime", "border regions are the main sources of "
-                         "error", f"{nb.mean():.0%} of the area within 1 m of a real border",
-                         "no split of the area into near and away from the borders",
-                         anchor="bfp-fig3b")
-
-# 9. Beyond the paper: the smaller radio map (exact, from the layouts): a fact.
-f4 = foot.set_index("layout").loc["4x4"]
-C.fact("Sect. 1, 7 (not measured in the paper)",
-       "radio-map size, 4×4: BFP (packed bits) vs FP (float32), same K_T positions",
-       "BFP shrinks the radio map", f4.bfp_map_bytes_packed < f4.fp_map_bytes_float32,
-       f"{int(f4.bfp_map_bytes_packed)} B vs {int(f4.fp_map_bytes_float32)} B (FP-grid: "
-       f"{int(f4.fp_grid_map_bytes_float32)} B)", anchor="bfp-footprint", protocol={
-           "source": "Abstract and Sect. 1: binary FP addresses \"the large data size and "
-                     "consequently the large search space\" of FP",
-           "data": "the 4×4 layout (6 beacons, K_T = 16 positions)",
-           "metric": "bytes of the stored radio map: 6 float32 per position for FP, one 64-bit "
-                     "word per codeword for BFP",
-           "baseline": "FP at the same K_T positions",
-           "rule": "arithmetic, true by construction: shown, not counted",
-           "interval": "none (exact)"})
+study = report.Study(sim=sim, rmse=rmse, fits=fits, by_side=by_side, sides=sides, draws=draws,
+                     near_border=near_border, footprint=foot, deltas=deltas, sigma_w=sigma_w,
+                     delta=delta, side_m=side_m, test_step_m=cfg.test_step_m, n_mc=cfg.n_mc,
+                     n_noise=cfg.n_noise)
+report.record_claims(out.claims, study, REGIMES)
 
 # %% [markdown]
 # ## Scorecard for this chapter
