@@ -367,31 +367,30 @@ def study2_claims(C, gp_tab: pd.DataFrame, gp_iv: Mapping[str, Any], mm, *, corr
              "on unseen datasets' and 'Better results'",
              "baseline": "per unseen scenario, the best of the 12 single metrics on its test "
                          "pairs (chosen on those pairs: favours the baseline)"}
-    if single_metric:
-        C.not_comparable("Study 2", q_gen, s_gen, meta_vs, single_reason, anchor="dml-study2",
-                         profile_sensitive=gp_profile,
-                         protocol={**p_gen, "rule": "paired bootstrap interval of ρ_meta − "
-                                   "ρ_best wholly above 0; not applied: no combination was "
-                                   "evolved"})
-    else:
-        C.difference("Study 2", q_gen, s_gen, gp_iv["vs best single"], better="higher",
-                     anchor="dml-study2", profile_sensitive=gp_profile, protocol=p_gen)
+
+    def record(quantity, statement, key, better, ours, reason, protocol, rule):
+        """Not comparable for one metric (``ours``, ``reason``, the ``rule`` not applied);
+        otherwise decided by the interval ``gp_iv[key]``."""
+        if single_metric:
+            C.not_comparable("Study 2", quantity, statement, ours, reason, anchor="dml-study2",
+                             profile_sensitive=gp_profile, protocol={**protocol, "rule": rule})
+        else:
+            C.difference("Study 2", quantity, statement, gp_iv[key], better=better,
+                         anchor="dml-study2", profile_sensitive=gp_profile, protocol=protocol)
+
+    record(q_gen, s_gen, "vs best single", "higher", meta_vs, single_reason, p_gen,
+           "paired bootstrap interval of ρ_meta − ρ_best wholly above 0; not applied: no "
+           "combination was evolved")
     q_opt = (f"mean {correlation} on unseen scenarios: meta-metric vs the midpoint between the "
              "best single metric and optimal")
     s_opt = ("better, but still not optimal: the meta-metric closes less than half of the gap "
              "between the best single metric and the optimal correlation 1")
     p_opt = {**gp_proto, "source": f"{TALK} 'meta-metric': 'Better results, but still not "
              "optimal'", "baseline": "(ρ_best single + 1) / 2 per unseen scenario"}
-    if single_metric:
-        C.not_comparable("Study 2", q_opt, s_opt, f"max meta {unseen['meta-metric'].max():.3f}",
-                         single_reason + "; how far a single metric is from optimal is Study "
-                         "1's claim", anchor="dml-study2", profile_sensitive=gp_profile,
-                         protocol={**p_opt, "rule": "paired bootstrap interval of ρ_meta − "
-                                   "(ρ_best + 1)/2 wholly below 0; not applied: no combination "
-                                   "was evolved"})
-    else:
-        C.difference("Study 2", q_opt, s_opt, gp_iv["vs midpoint"], better="lower",
-                     anchor="dml-study2", profile_sensitive=gp_profile, protocol=p_opt)
+    record(q_opt, s_opt, "vs midpoint", "lower", f"max meta {unseen['meta-metric'].max():.3f}",
+           single_reason + "; how far a single metric is from optimal is Study 1's claim", p_opt,
+           "paired bootstrap interval of ρ_meta − (ρ_best + 1)/2 wholly below 0; not applied: "
+           "no combination was evolved")
 
 
 def positioning_claim(C, knn_ranks: pd.DataFrame, rank_iv: Mapping[str, Mapping], mm, *,
