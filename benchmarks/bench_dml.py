@@ -29,18 +29,11 @@ a table on stdout. ``run(...)`` is the same thing as a function (the tests call 
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
-import gc
 import importlib
 import importlib.util
-import io
-import json
-import os
-import statistics
 import sys
 import time
-import tracemalloc
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -48,9 +41,9 @@ from typing import Any
 
 import numpy as np
 
-from ipsbook.book.benchio import atomic_write as _atomic_write
+from ipsbook.book import benchio
 from ipsbook.book.benchio import csv_number as _fmt
-from ipsbook.book.benchio import jsonable as _jsonable
+from ipsbook.book.benchio import log
 from ipsbook.methods.dml import distances, meta, positioning, representations, train
 from ipsbook.methods.dml.knn import KNNPositioner, knn_report
 
@@ -90,11 +83,6 @@ SCIPY_METRICS: dict[str, tuple[str, dict[str, Any]]] = {
     "sorensen": ("braycurtis", {}),
     "jaccard": ("jaccard", {}),  # on the boolean heard sets, as ours
 }
-
-
-def _log(verbose: bool, msg: str) -> None:
-    if verbose:
-        print(msg, file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,29 +128,6 @@ def load_knn_data(db_size: int | None, queries: int | None, seed: int) -> dict[s
 # timing
 # --------------------------------------------------------------------------------------------
 
-def _call(fn: Callable[[], Any], trace: bool = False) -> tuple[float, Any, str | None, int | None]:
-    """``(seconds, result, skip reason, peak traced bytes)``; a ValueError/RuntimeError skips.
-
-    With ``trace``, the call runs under ``tracemalloc`` (NumPy's and Python's allocations; torch's
-    own are not seen) and its peak is returned: only ever on untimed warm-up calls.
-    """
-    gc.collect()
-    if trace:
-        tracemalloc.start()
-    res, why = None, None
-    t = time.perf_counter()
-    try:
-        res = fn()
-    except (ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
-        why = f"error: {type(exc).__name__}: {exc}"
-    dt = time.perf_counter() - t
-    peak = None
-    if trace:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return dt, res, why, peak
-
-
 def _row(section: str, key: str, what: str, n_items: int, unit: str, repeats: int) -> dict:
     return {"section": section, "method": key, "what": what, "n_items": int(n_items),
             "unit": unit, "repeats": repeats, "seconds": None, "seconds_median": None,
@@ -170,77 +135,15 @@ def _row(section: str, key: str, what: str, n_items: int, unit: str, repeats: in
             "fit_times": [], "peak_traced_bytes": None, "skipped": None, "info": {}}
 
 
-def _finish(row: dict) -> None:
-    if row["skipped"] is None and row["times"]:
-        row["seconds"] = min(row["times"])
-        row["seconds_median"] = statistics.median(row["times"])
-        row["per_second"] = row["n_items"] / row["seconds"] if row["seconds"] > 0 else None
-        if row["fit_times"]:
-            row["fit_seconds"] = min(row["fit_times"])
-    else:
-        row["times"], row["fit_times"] = [], []
-
-
-def _once(job: dict[str, Any], trace: bool = False) -> tuple[float | None, float, Any,
-                                                           str | None, int | None]:
-    """One fit (if the job has one) and one run: ``(fit s, run s, result, skip reason, peak)``."""
-    fit_dt, args = None, ()
-    if "fit" in job:
-        fit_dt, fitted, why, fit_peak = _call(job["fit"], trace)
-        if why is not None:
-            return fit_dt, 0.0, None, f"{why} (fit)", None
-        if trace:
-            job["row"]["info"]["fit_peak_traced_bytes"] = fit_peak
-        args = (fitted,)
-    dt, res, why, peak = _call(lambda: job["run"](*args), trace)
-    return fit_dt, dt, res, why, peak
-
-
 def time_interleaved(jobs: dict[str, dict[str, Any]], repeats: int, verbose: bool,
                      trace: bool = False) -> None:
-    """Warm-up each job, then ``repeats`` interleaved rounds; results go into ``job["row"]``.
-
-    A job is ``{"row", "run": fn()}`` or, for kNN, ``{"row", "fit": fit(), "run":
-    predict(fitted)}``: then every round fits (timed into ``fit_times``) and predicts (timed into
-    ``times``). ``"check": f(result)`` (optional) adds information from the warm-up's result to
-    the row. With ``trace``, the warm-up calls run under tracemalloc.
-    """
-    # _call runs gc.collect() before every call; with torch, scikit-learn and pandas loaded
-    # that walks ~10^6 long-lived objects (0.2 s each time): they are frozen meanwhile
-    gc.collect()
-    gc.freeze()
-    try:
-        live: list[str] = []
-        for key, job in jobs.items():
-            row = job["row"]
-            _, dt, res, why, peak = _once(job, trace)
-            row["warmup_seconds"], row["peak_traced_bytes"] = dt, peak
-            if why is not None:
-                row["skipped"] = f"{why} (warm-up)"
-                _log(verbose, f"  warm-up {key}: skipped ({why})")
-                continue
-            if "check" in job:
-                row["info"].update(job["check"](res))
-            live.append(key)
-            _log(verbose, f"  warm-up {key}: {dt:.3f} s")
-        for r in range(repeats):
-            for key in list(live):
-                row = jobs[key]["row"]
-                time.sleep(0.02)  # let the previous method's BLAS/OpenMP workers stop spinning
-                fit_dt, dt, _, why, _ = _once(jobs[key])
-                if why is not None:
-                    row["skipped"] = f"{why} (repeat {r + 1})"
-                    live.remove(key)
-                    continue
-                row["times"].append(dt)
-                if fit_dt is not None:
-                    row["fit_times"].append(fit_dt)
-            _log(verbose, f"  repeat {r + 1}/{repeats}: "
-                 + ", ".join(f"{k} {jobs[k]['row']['times'][-1]:.3f}s" for k in live))
-    finally:
-        gc.unfreeze()
-    for job in jobs.values():
-        _finish(job["row"])
+    """Warm-up each job, then ``repeats`` interleaved rounds (:func:`benchio.time_interleaved`);
+    results go into ``job["row"]``. A job is ``{"row", "run": fn()}`` or, for kNN, ``{"row",
+    "fit": fit(), "run": predict(fitted)}``: then every round fits (timed into ``fit_times``)
+    and predicts (timed into ``times``). ``"check": f(result)`` (optional) adds information
+    from the warm-up's result to the row. With ``trace``, the warm-up calls run under
+    tracemalloc."""
+    benchio.time_interleaved(jobs, repeats, verbose, trace_warmup=trace)
 
 
 # --------------------------------------------------------------------------------------------
@@ -287,7 +190,7 @@ def part_study(sc: Any, metrics: Sequence[str], reps: Sequence[str], max_pairs: 
     n_sub = len(sub)
     sub_pairs = n_sub * (n_sub - 1) // 2
     kw = {"min_rss": sc.min_rss}
-    _log(verbose, f"part 1: {sc.name}, {len(sc)} fingerprints, {n_pairs:,} pairs; "
+    log(verbose, f"part 1: {sc.name}, {len(sc)} fingerprints, {n_pairs:,} pairs; "
          f"subset {n_sub} ({sub_pairs:,} pairs)")
 
     study_job = {"row": _row("study", "correlation_study",
@@ -422,7 +325,7 @@ def part_knn(data: dict[str, Any], metrics: Sequence[str], min_rss: float, mm: A
     nq, ndb = len(q["rss"]), len(db["rss"])
     truth = (q["positions"], q["floor"], q["building"])
     fit_args = (db["rss"], db["positions"], db["floor"], db["building"])
-    _log(verbose, f"part 2: kNN, {nq} queries x {ndb} database fingerprints")
+    log(verbose, f"part 2: kNN, {nq} queries x {ndb} database fingerprints")
 
     def report_check(pred: Any) -> dict[str, Any]:
         rep = knn_report(pred, truth)
@@ -515,23 +418,11 @@ def knn_checks(data: dict[str, Any], metrics: Sequence[str], min_rss: float) -> 
 
 
 # --------------------------------------------------------------------------------------------
-# machine info (benchmarks/run.py's, without faiss; plus torch and gplearn)
+# machine info (benchio.machine, plus torch and gplearn)
 # --------------------------------------------------------------------------------------------
 
 def machine() -> dict[str, Any]:
-    import torch
-
-    spec = importlib.util.spec_from_file_location("_ipsbook_bench_bfp_run", HERE / "run.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    m = mod.machine_without_faiss()
-    m["threads"]["torch"] = torch.get_num_threads()
-    m["versions"]["torch"] = torch.__version__
-    try:
-        m["versions"]["gplearn"] = importlib.import_module("gplearn").__version__
-    except ImportError:  # pragma: no cover - a declared dependency
-        m["versions"]["gplearn"] = None
-    return m
+    return benchio.machine(torch=True, versions=("gplearn",))
 
 
 # --------------------------------------------------------------------------------------------
@@ -562,7 +453,7 @@ def run(repeats: int = DEFAULT_REPEATS, *, out: str | Path | None = None,
         if v is not None and (int(v) != v or v < low):
             raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
     t_start = time.perf_counter()
-    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+    load_before = benchio.load_average()
 
     t = time.perf_counter()
     sc = load_scenario(scenario_size, seed)
@@ -572,7 +463,7 @@ def run(repeats: int = DEFAULT_REPEATS, *, out: str | Path | None = None,
 
     p1 = part_study(sc, metrics, reps, max_pairs, subset, repeats, seed, verbose)
     feat_rep = _feature_representation(p1["study"], reps)
-    _log(verbose, "setup: meta-metric (GP) and embedding")
+    log(verbose, "setup: meta-metric (GP) and embedding")
     meta_setup = build_meta(sc, metrics, feat_rep, seed)
     emb_setup = build_embedding(data["db"], min_rss, seed)
     knn_rows = part_knn(data, metrics, min_rss, meta_setup["meta_metric"], feat_rep,
@@ -586,7 +477,7 @@ def run(repeats: int = DEFAULT_REPEATS, *, out: str | Path | None = None,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": bool(quick),
         "machine": machine(),
         "load_average_before": load_before,
-        "load_average_after": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "load_average_after": benchio.load_average(),
         "data": {
             "dataset": DATASET, "load_seconds": load_seconds, "min_rss": min_rss,
             "scenario": {"name": sc.name, "fingerprints": n_sc, "aps": int(sc.rss.shape[1]),
@@ -654,23 +545,17 @@ def memory_info(n_db: int, n_metrics: int) -> dict[str, Any]:
 
 def write(doc: dict[str, Any], out: Path) -> tuple[Path, Path]:
     """``dml_speed.json`` (everything) and ``dml_speed.csv`` (one row per timing)."""
-    out.mkdir(parents=True, exist_ok=True)
-    jpath, cpath = out / f"{BENCHMARK}.json", out / f"{BENCHMARK}.csv"
-    _atomic_write(jpath, json.dumps(_jsonable(doc), indent=2, default=float) + "\n")
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["section", "method", "n_items", "unit", "repeats", "seconds_best",
-                "seconds_median", "warmup_seconds", "per_second", "fit_seconds",
-                "peak_traced_bytes", "predict_over_sklearn", "mean_error_m", "skipped"])
-    for r in doc["rows"]:
-        w.writerow([r["section"], r["method"], r["n_items"], r["unit"], r["repeats"],
-                    _fmt(r["seconds"]), _fmt(r["seconds_median"]), _fmt(r["warmup_seconds"]),
-                    _fmt(r["per_second"]), _fmt(r["fit_seconds"]),
-                    "" if r["peak_traced_bytes"] is None else r["peak_traced_bytes"],
-                    _fmt(r["info"].get("predict_over_sklearn")),
-                    _fmt(r["info"].get("mean_error_m")), r["skipped"] or ""])
-    _atomic_write(cpath, buf.getvalue())
-    return jpath, cpath
+    return benchio.write_results(
+        doc, out, BENCHMARK,
+        ["section", "method", "n_items", "unit", "repeats", "seconds_best", "seconds_median",
+         "warmup_seconds", "per_second", "fit_seconds", "peak_traced_bytes",
+         "predict_over_sklearn", "mean_error_m", "skipped"],
+        ([r["section"], r["method"], r["n_items"], r["unit"], r["repeats"], _fmt(r["seconds"]),
+          _fmt(r["seconds_median"]), _fmt(r["warmup_seconds"]), _fmt(r["per_second"]),
+          _fmt(r["fit_seconds"]),
+          "" if r["peak_traced_bytes"] is None else r["peak_traced_bytes"],
+          _fmt(r["info"].get("predict_over_sklearn")), _fmt(r["info"].get("mean_error_m")),
+          r["skipped"] or ""] for r in doc["rows"]))
 
 
 def _rate(x: float | None) -> str:

@@ -18,29 +18,19 @@ and size), and a table on stdout. ``run(...)`` is the same thing as a function (
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
-import gc
-import importlib.util
-import io
-import json
 import math
-import os
-import signal
-import statistics
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ipsbook.book.benchio import atomic_write as _atomic_write
+from ipsbook.book import benchio
 from ipsbook.book.benchio import csv_number as _fmt
-from ipsbook.book.benchio import loglog_fit
+from ipsbook.book.benchio import log, loglog_fit
 from ipsbook.methods.edm import (
     classical_mds,
     complete_shortest_path,
@@ -97,11 +87,6 @@ METHODS: dict[str, dict[str, str]] = {
     "completion": {"label": "shortest-path completion alone (info: part of mds, smacof_sklearn)",
                    "call": "complete_shortest_path(D)"},
 }
-
-
-def _log(verbose: bool, msg: str) -> None:
-    if verbose:
-        print(msg, file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -183,47 +168,6 @@ def _result_info(key: str, res: Any, X_true: np.ndarray) -> dict[str, Any]:
 # timing, with a limit per call
 # --------------------------------------------------------------------------------------------
 
-class CallTimeout(Exception):
-    """A timed call ran past the limit (raised by the SIGALRM handler)."""
-
-
-@contextmanager
-def _time_limit(seconds: float) -> Iterator[bool]:
-    """Raise :class:`CallTimeout` in the main thread after ``seconds`` (SIGALRM; yields whether
-    the limit is enforced: not off the main thread nor without ``setitimer``). The exception
-    arrives at the next Python bytecode, so a single long C call finishes first."""
-    usable = (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-              and math.isfinite(seconds) and seconds > 0)
-    if not usable:
-        yield False
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise CallTimeout
-
-    old = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield True
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
-def _call(fn: Callable[[], Any], limit: float) -> tuple[float, Any, str | None]:
-    """``(seconds, result, skip reason)``: reason set on a time-out or a method's ValueError."""
-    gc.collect()
-    t = time.perf_counter()
-    try:
-        with _time_limit(limit):
-            res = fn()
-    except CallTimeout:
-        return time.perf_counter() - t, None, f"time limit: a call ran past {limit:g} s"
-    except (ValueError, np.linalg.LinAlgError) as exc:  # e.g. a graph no method can resolve
-        return time.perf_counter() - t, None, f"error: {type(exc).__name__}: {exc}"
-    return time.perf_counter() - t, res, None
-
-
 def _predict(points: list[tuple[int, float]], n: int) -> tuple[float, float] | None:
     """Extrapolated seconds at ``n`` from the two largest timed sizes (local log-log slope,
     at least 1), and that slope; None without two points."""
@@ -243,55 +187,26 @@ def repeats_for(n_aps: int, repeats: int | None) -> int:
 
 def _time_size(net: dict[str, Any], fns: dict[str, Callable[[], Any]], repeats: int,
                limit: float, pre_skip: dict[str, str], verbose: bool) -> dict[str, dict]:
-    """Warm-up each method, then ``repeats`` interleaved rounds; per method a row."""
+    """Warm-up each method, then ``repeats`` interleaved rounds
+    (:func:`benchio.time_interleaved`, every call under the time ``limit``); per method a row.
+    The warm-up's result gives the row's ``info`` (RMSE and the like)."""
     n = net["info"]["n_aps"]
-    rows: dict[str, dict] = {}
-    live: dict[str, Callable[[], Any]] = {}
-    for key, fn in fns.items():
-        rows[key] = {"method": key, "n_aps": n, "repeats": repeats, "seconds": None,
-                     "seconds_median": None, "times": [], "warmup_seconds": None,
-                     "skipped": pre_skip.get(key), "info": {}}
-        if key in pre_skip:
-            _log(verbose, f"  {key}: skipped ({pre_skip[key]})")
-            continue
-        dt, res, why = _call(fn, limit)  # warm-up: imports, BLAS threads, caches
-        rows[key]["warmup_seconds"] = dt
-        if why is not None:
-            rows[key]["skipped"] = f"{why} (warm-up)"
-            _log(verbose, f"  warm-up {key}: skipped ({why})")
-            continue
-        rows[key]["info"] = _result_info(key, res, net["X_true"])
-        live[key] = fn
-        _log(verbose, f"  warm-up {key}: {dt:.3f} s")
-    for r in range(repeats):
-        for key, fn in list(live.items()):
-            time.sleep(0.02)  # let the previous method's BLAS/OpenMP workers stop spinning
-            dt, _, why = _call(fn, limit)
-            if why is not None:
-                rows[key]["skipped"] = f"{why} (repeat {r + 1})"
-                rows[key]["times"] = []
-                del live[key]
-                continue
-            rows[key]["times"].append(dt)
-        _log(verbose, f"  repeat {r + 1}/{repeats}: "
-             + ", ".join(f"{k} {rows[k]['times'][-1]:.3f}s" for k in live))
-    for key in live:
-        ts = rows[key]["times"]
-        rows[key]["seconds"] = min(ts)
-        rows[key]["seconds_median"] = statistics.median(ts)
-    return rows
+    jobs = {key: {"row": {"method": key, "n_aps": n, "repeats": repeats, "seconds": None,
+                          "seconds_median": None, "times": [], "warmup_seconds": None,
+                          "skipped": pre_skip.get(key), "info": {}},
+                  "run": fn, "limit": limit,
+                  "check": lambda res, key=key: _result_info(key, res, net["X_true"])}
+            for key, fn in fns.items()}
+    benchio.time_interleaved(jobs, repeats, verbose)
+    return {key: job["row"] for key, job in jobs.items()}
 
 
 # --------------------------------------------------------------------------------------------
-# machine info (benchmarks/run.py's, without the faiss entries this benchmark does not use)
+# machine info (benchio.machine)
 # --------------------------------------------------------------------------------------------
 
 def machine() -> dict[str, Any]:
-    spec = importlib.util.spec_from_file_location("_ipsbook_bench_bfp_run", HERE / "run.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    m = mod.machine_without_faiss()
-    return m
+    return benchio.machine()
 
 
 # --------------------------------------------------------------------------------------------
@@ -313,7 +228,7 @@ def run(sizes: Sequence[int] = DEFAULT_SIZES, repeats: int | None = None, *,
     if not time_limit_s > 0:
         raise ValueError(f"time_limit_s must be > 0, got {time_limit_s!r}")
     t_start = time.perf_counter()
-    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+    load_before = benchio.load_average()
 
     rows: list[dict[str, Any]] = []
     networks: dict[str, dict[str, Any]] = {}
@@ -328,7 +243,7 @@ def run(sizes: Sequence[int] = DEFAULT_SIZES, repeats: int | None = None, *,
                             "iag": {"variant": IAG_VARIANT, "n_origins": None, "seed": 0},
                             "smacof_weighted": {"n_init": 4, "max_iter": 300, "seed": 0},
                             "smacof_sklearn": {"n_init": 4, "max_iter": 300, "seed": 0}}
-        _log(verbose, f"{n} APs: {net['info']['missing_share']:.0%} pairs missing, "
+        log(verbose, f"{n} APs: {net['info']['missing_share']:.0%} pairs missing, "
              f"{net['info']['nlos_share']:.0%} NLoS, R = {repeats_for(n, repeats)}, "
              f"WR max_quadruples = {wr_kw['max_quadruples']}")
         pre_skip: dict[str, str] = {}
@@ -357,7 +272,7 @@ def run(sizes: Sequence[int] = DEFAULT_SIZES, repeats: int | None = None, *,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": bool(quick),
         "machine": machine(),
         "load_average_before": load_before,
-        "load_average_after": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "load_average_after": benchio.load_average(),
         "sizes": sizes,
         "network": {"width_m": WIDTH_M, "height_m": HEIGHT_M, "n_walls": N_WALLS,
                     "model": dataclasses.asdict(MODEL), "symmetrise": SYMMETRISE,
@@ -407,23 +322,21 @@ def _target(rows: list[dict[str, Any]], sizes: Sequence[int]) -> dict[str, Any]:
 
 def write(doc: dict[str, Any], out: Path) -> tuple[Path, Path]:
     """``edm_scaling.json`` (everything) and ``edm_scaling.csv`` (one row per method and size)."""
-    out.mkdir(parents=True, exist_ok=True)
-    jpath, cpath = out / f"{BENCHMARK}.json", out / f"{BENCHMARK}.csv"
-    _atomic_write(jpath, json.dumps(doc, indent=2, default=float) + "\n")
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["method", "n_aps", "repeats", "seconds_best", "seconds_median", "warmup_seconds",
-                "rmse_m", "wr_max_quadruples", "exponent", "skipped"])
-    for r in doc["rows"]:
+
+    def csv_row(r: dict[str, Any]) -> list[Any]:
         wr = doc["settings"]["by_size"][str(r["n_aps"])]["wall_remover"]["max_quadruples"]
         uses_wr = r["method"] in ("wall_remover", "wr_iag")
-        w.writerow([r["method"], r["n_aps"], r["repeats"], _fmt(r["seconds"]),
-                    _fmt(r["seconds_median"]), _fmt(r["warmup_seconds"]),
-                    _fmt(r["info"].get("rmse_m")), (wr if wr is not None else "all")
-                    if uses_wr else "", _fmt(doc["growth"][r["method"]]["exponent"]),
-                    r["skipped"] or ""])
-    _atomic_write(cpath, buf.getvalue())
-    return jpath, cpath
+        return [r["method"], r["n_aps"], r["repeats"], _fmt(r["seconds"]),
+                _fmt(r["seconds_median"]), _fmt(r["warmup_seconds"]),
+                _fmt(r["info"].get("rmse_m")),
+                (wr if wr is not None else "all") if uses_wr else "",
+                _fmt(doc["growth"][r["method"]]["exponent"]), r["skipped"] or ""]
+
+    return benchio.write_results(
+        doc, out, BENCHMARK,
+        ["method", "n_aps", "repeats", "seconds_best", "seconds_median", "warmup_seconds",
+         "rmse_m", "wr_max_quadruples", "exponent", "skipped"],
+        (csv_row(r) for r in doc["rows"]))
 
 
 def report(doc: dict[str, Any]) -> str:

@@ -36,17 +36,12 @@ from __future__ import annotations
 
 import argparse
 import copy
-import csv
-import gc
-import importlib.util
-import io
-import json
 import math
 import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +49,9 @@ import numpy as np
 import torch
 
 from ipsbook import profiles
-from ipsbook.book.benchio import add_torch_info
-from ipsbook.book.benchio import atomic_write as _atomic_write
+from ipsbook.book import benchio
 from ipsbook.book.benchio import csv_number as _fmt
-from ipsbook.book.benchio import jsonable as _jsonable
+from ipsbook.book.benchio import log
 from ipsbook.methods.mst import data
 from ipsbook.methods.mst.distill import distill
 from ipsbook.methods.mst.experiment import (
@@ -68,8 +62,17 @@ from ipsbook.methods.mst.experiment import (
     full_variant,
     sources_of,
 )
+from ipsbook.methods.mst.losses import mae_loss
 from ipsbook.methods.mst.teachers import TeacherConfig, train_teacher
-from ipsbook.methods.mst.train import TrainConfig, evaluate, train_specialised
+from ipsbook.methods.mst.train import (
+    TrainConfig,
+    evaluate,
+    model_inputs,
+    representations,
+    standardise_positions,
+    standardised_targets,
+    train_specialised,
+)
 from ipsbook.models.fingerprint import MODELS, build
 from ipsbook.torchutil import torch_session
 
@@ -92,11 +95,8 @@ SEED = 0
 ESTIMATE_PROFILES = ("quick", "paper")
 QUICK_TARGET_MIN = 25.0  # the issue: the whole chapter under quick within 25 min on 2 cores
 GPU_TARGET_H = 24.0  # the issue: a paper profile that a GPU finishes in hours, not days
-
-
-def _log(verbose: bool, msg: str) -> None:
-    if verbose:
-        print(msg, file=sys.stderr, flush=True)
+SGEMM_N = 1024  # torch.mm of two n x n float32 matrices: this machine's reference rate
+SGEMM_REPEATS = 10
 
 
 def default_threads() -> tuple[int, ...]:
@@ -171,7 +171,7 @@ def make_experts(subsets: Mapping[tuple[str, str], Any], threads: int,
                                 seed=SEED)
         experts[(m, d)] = {"model": model, "teacher": teacher}
     seconds = time.perf_counter() - t0
-    _log(verbose, f"set-up: {len(experts)} experts (1 stand-alone + 1 teacher epoch) "
+    log(verbose, f"set-up: {len(experts)} experts (1 stand-alone + 1 teacher epoch) "
          f"in {seconds:.1f} s")
     return experts, seconds
 
@@ -194,29 +194,12 @@ def _row(phase: str, model: str, dataset: str, device: str, threads: int, n: int
 
 
 def _finish(row: dict) -> None:
-    if row["skipped"] is None and row["times"]:
-        row["seconds"] = min(row["times"])
-        row["seconds_median"] = statistics.median(row["times"])
-        if row["seconds"] > 0:
-            row["per_second"] = row["n_items"] / row["seconds"]
-            row["ms_per_fingerprint"] = 1e3 * row["seconds"] / row["n_items"]
-            if row["stored_ms"]:
-                row["ratio_to_stored"] = row["ms_per_fingerprint"] / row["stored_ms"]
-        if row["call_times"]:
-            row["call_seconds"] = min(row["call_times"])
-    else:
-        row["times"], row["call_times"], row["first_epoch_times"] = [], [], []
-
-
-def _call(fn: Callable[[], Any]) -> tuple[float, Any, str | None]:
-    """``(wall seconds, result, skip reason)``; a ValueError/RuntimeError skips."""
-    gc.collect()
-    t = time.perf_counter()
-    try:
-        res = fn()
-    except (ValueError, RuntimeError) as exc:
-        return time.perf_counter() - t, None, f"error: {type(exc).__name__}: {exc}"
-    return time.perf_counter() - t, res, None
+    """:func:`benchio.finish_row`, then milliseconds per fingerprint and the stored ratio."""
+    benchio.finish_row(row)
+    if row["seconds"] and row["seconds"] > 0:
+        row["ms_per_fingerprint"] = 1e3 * row["seconds"] / row["n_items"]
+        if row["stored_ms"]:
+            row["ratio_to_stored"] = row["ms_per_fingerprint"] / row["stored_ms"]
 
 
 def _history(res: Any) -> Any:
@@ -224,52 +207,32 @@ def _history(res: Any) -> Any:
 
 
 def time_interleaved(jobs: dict[str, dict[str, Any]], repeats: int, verbose: bool) -> None:
-    """``repeats`` interleaved rounds over ``jobs`` (repeat 1 of every job, then repeat 2, ...);
-    results go into ``job["row"]``. A job is ``{"row", "run": fn(), "timer"}``: ``"epoch"``
-    (``run`` returns a history, or a Teacher with one: the last epoch is timed, the first
-    recorded beside it; no separate warm-up call, the call's first epoch is the warm-up) or
-    ``"wall"`` (the call's wall time, after one untimed warm-up call)."""
-    gc.collect()
-    gc.freeze()  # _call's gc.collect() would walk torch's and pandas' long-lived objects
-    try:
-        live: list[str] = []
-        for key, job in jobs.items():
-            if job["timer"] == "wall":
-                dt, _, why = _call(job["run"])
-                job["row"]["warmup_seconds"] = dt
-                if why is not None:
-                    job["row"]["skipped"] = f"{why} (warm-up)"
-                    _log(verbose, f"  warm-up {key}: skipped ({why})")
-                    continue
-            live.append(key)
-        for r in range(repeats):
-            for key in list(live):
-                job, row = jobs[key], jobs[key]["row"]
-                time.sleep(0.02)  # let the previous job's OpenMP workers stop spinning
-                dt, res, why = _call(job["run"])
-                if why is not None:
-                    row["skipped"] = f"{why} (repeat {r + 1})"
-                    live.remove(key)
-                    _log(verbose, f"  {key}: skipped ({why})")
-                    continue
-                if job["timer"] == "epoch":
-                    h = _history(res)
-                    row["times"].append(float(h.epoch_s[-1]))
-                    row["first_epoch_times"].append(float(h.epoch_s[0]))
-                    row["call_times"].append(dt)
-                    row["info"].update(samples_per_epoch=int(h.samples_per_epoch),
-                                       trainable_parameters=int(h.trainable_parameters),
-                                       history_device=str(h.device))
-                else:
-                    row["times"].append(dt)
-            _log(verbose, f"  repeat {r + 1}/{repeats}: " + ", ".join(
-                f"{k.split('/', 1)[1]} {jobs[k]['row']['times'][-1] * 1e3:.0f}ms" for k in live))
-    finally:
-        gc.unfreeze()
+    """``repeats`` interleaved rounds over ``jobs`` (:func:`benchio.time_interleaved`); results
+    go into ``job["row"]``. A job is ``{"row", "run": fn(), "timer"}``: ``"epoch"`` (``run``
+    returns a history, or a Teacher with one: the last epoch is timed, the first recorded
+    beside it; no separate warm-up call, the call's first epoch is the warm-up) or ``"wall"``
+    (the call's wall time, after one untimed warm-up call)."""
+    for job in jobs.values():
+        job["warmup"] = job["timer"] == "wall"
+        if job["timer"] == "epoch":
+            job["measure"] = lambda res, wall, row=job["row"]: _epoch_time(row, res, wall)
+    benchio.time_interleaved(jobs, repeats, verbose, label=lambda k: k.split("/", 1)[1])
     for job in jobs.values():
         _finish(job["row"])
         if job["row"]["first_epoch_times"]:
             job["row"]["info"]["first_epoch_seconds"] = min(job["row"]["first_epoch_times"])
+
+
+def _epoch_time(row: dict[str, Any], res: Any, wall: float) -> float:
+    """A training call's timed quantity, its last epoch's own time; the first epoch and the
+    call's wall time are recorded beside it."""
+    h = _history(res)
+    row["first_epoch_times"].append(float(h.epoch_s[0]))
+    row["call_times"].append(wall)
+    row["info"].update(samples_per_epoch=int(h.samples_per_epoch),
+                       trainable_parameters=int(h.trainable_parameters),
+                       history_device=str(h.device))
+    return float(h.epoch_s[-1])
 
 
 # --------------------------------------------------------------------------------------------
@@ -326,7 +289,7 @@ def time_phases(phases: Sequence[str], models: Sequence[str], datasets: Sequence
                 third: str, repeats: int, verbose: bool) -> list[dict[str, Any]]:
     rows = []
     for phase in phases:
-        _log(verbose, f"{phase} on {device}: models {list(models)}, datasets {list(datasets)}, "
+        log(verbose, f"{phase} on {device}: models {list(models)}, datasets {list(datasets)}, "
              f"threads {list(threads)}")
         jobs = {}
         for m in models:
@@ -450,14 +413,11 @@ def targets(est: Mapping[str, Any], cuda: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------
-# machine info (benchmarks/run.py's, without faiss; plus torch)
+# machine info (benchio.machine, plus torch)
 # --------------------------------------------------------------------------------------------
 
 def machine() -> dict[str, Any]:
-    spec = importlib.util.spec_from_file_location("_ipsbook_bench_bfp_run", HERE / "run.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    return add_torch_info(mod.machine_without_faiss())
+    return benchio.machine(torch=True)
 
 
 def cuda_info(use: bool | None) -> dict[str, Any]:
@@ -528,7 +488,7 @@ def run(repeats: int | None = None, *, out: str | Path | None = None,
     cuda_rec = cuda_info(cuda)
     third = "uji-lib"
     t_start = time.perf_counter()
-    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+    load_before = benchio.load_average()
 
     # every source of a distilling target needs its experts: their datasets are loaded too
     need = list(datasets)
@@ -543,6 +503,17 @@ def run(repeats: int | None = None, *, out: str | Path | None = None,
         rows += time_phases(phases, models, datasets, [1], "cuda", subsets, experts, third,
                             repeats, verbose)
     tabs = tables(rows)
+    sgemm = sgemm_rate()
+    flops = {"sgemm": sgemm, "phase": "standalone", "threads": 1,
+             "by_model": flops_table(models, datasets, subsets, rows, sgemm)
+             if "standalone" in phases and 1 in threads else {},
+             "method": (
+                 "FLOPs per training fingerprint: torch.utils.flop_counter.FlopCounterMode over "
+                 "one stand-alone pass (forward, J_MAE, backward; batch 128) of a fresh network "
+                 "on the timed subset; achieved GFLOP/s = FLOPs per fingerprint x the 1-thread "
+                 "stand-alone samples/s of the same cell; fraction = achieved / the 1-thread "
+                 f"sgemm rate (torch.mm, {SGEMM_N} x {SGEMM_N} float32, best of "
+                 f"{SGEMM_REPEATS})")}
     workers = int(profiles.resolve("mst", "quick").workers)
     est = profile_estimates(tabs, workers)
     doc: dict[str, Any] = {
@@ -550,7 +521,7 @@ def run(repeats: int | None = None, *, out: str | Path | None = None,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": bool(quick),
         "machine": machine(),
         "load_average_before": load_before,
-        "load_average_after": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "load_average_after": benchio.load_average(),
         "data": {"datasets": {d: data_info[d] for d in need}, "timed_datasets": datasets,
                  "third": third, "subset_seed": [seed, "dataset index", "0 train / 1 test"],
                  "teacher_sources": {d: list(sources_of(d, third)) for d in datasets}},
@@ -577,6 +548,7 @@ def run(repeats: int | None = None, *, out: str | Path | None = None,
         "rows": rows,
         "tables": tabs,
         "ratio_summary": ratio_summary(rows),
+        "flops": flops,
         "estimates": est,
         "targets": {},
         "elapsed_seconds": None,
@@ -591,29 +563,91 @@ def run(repeats: int | None = None, *, out: str | Path | None = None,
 
 
 # --------------------------------------------------------------------------------------------
+# FLOPs of a training sample, against this machine's single-thread sgemm
+# --------------------------------------------------------------------------------------------
+
+def sgemm_rate(n: int = SGEMM_N, repeats: int = SGEMM_REPEATS) -> dict[str, Any]:
+    """GFLOP/s of ``torch.mm`` on two ``n x n`` float32 matrices on one thread (2 n^3 FLOPs per
+    call): best and median of ``repeats`` calls after one warm-up call."""
+    with torch_session(SEED, torch.device("cpu"), 1):
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        torch.mm(a, b)
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            torch.mm(a, b)
+            times.append(time.perf_counter() - t)
+    flop = 2.0 * n ** 3
+    return {"n": n, "threads": 1, "repeats": repeats, "dtype": "float32",
+            "gflop_per_s": flop / min(times) / 1e9,
+            "gflop_per_s_median": flop / statistics.median(times) / 1e9}
+
+
+def training_flops(model_name: str, fs: data.FingerprintSet, batch_size: int) -> dict[str, Any]:
+    """FLOPs per training fingerprint of one stand-alone step (forward, J_MAE, backward) of a
+    fresh network on ``fs`` in batches of ``batch_size``, counted by
+    ``torch.utils.flop_counter.FlopCounterMode`` (matrix products, convolutions and attention;
+    elementwise operations and the optimiser step are not counted). Counted on the timed
+    subset itself: bAaT's cost depends on how many words a fingerprint fills."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = _model(model_name, fs.n_anchors)
+    with torch_session(SEED, torch.device("cpu"), 1):
+        standardise_positions(model, fs.pos)
+        x = torch.as_tensor(model_inputs(model, fs))
+        y = standardised_targets(model, fs.pos, torch.device("cpu"))
+        model.train()
+        fwd, bwd = FlopCounterMode(display=False), FlopCounterMode(display=False)
+        for i in range(0, len(fs), batch_size):
+            with fwd:
+                loss = mae_loss(representations(model, x[i:i + batch_size])[2], y[i:i + batch_size])
+            with bwd:
+                loss.backward()
+            model.zero_grad(set_to_none=True)
+    f, b = fwd.get_total_flops(), bwd.get_total_flops()
+    n = len(fs)
+    return {"fingerprints": n, "batch_size": batch_size, "forward_flops_per_sample": f / n,
+            "backward_flops_per_sample": b / n, "flops_per_sample": (f + b) / n}
+
+
+def flops_table(models: Sequence[str], datasets: Sequence[str], subsets: Mapping,
+                rows: Sequence[Mapping[str, Any]], sgemm: Mapping[str, Any]) -> dict[str, Any]:
+    """Per model and dataset: FLOPs per training fingerprint (:func:`training_flops`) and the
+    rate the timed 1-thread stand-alone epoch achieved, in GFLOP/s and as a fraction of
+    ``sgemm`` (the achieved rate counts the optimiser step's time but not its FLOPs)."""
+    t1 = {(r["model"], r["dataset"]): r for r in rows
+          if r["phase"] == "standalone" and r["device"] == "cpu" and r["threads"] == 1}
+    out: dict[str, Any] = {}
+    for m in models:
+        for d in datasets:
+            rec = training_flops(m, subsets[(m, d)]["train"],
+                                 TrainConfig(epochs=1, lr=LR).batch_size)
+            r = t1.get((m, d))
+            rate = r["per_second"] if r and r["skipped"] is None else None
+            achieved = None if rate is None else rec["flops_per_sample"] * rate / 1e9
+            rec.update(samples_per_s_t1=rate, achieved_gflop_per_s=achieved,
+                       fraction_of_sgemm=None if achieved is None
+                       else achieved / sgemm["gflop_per_s"])
+            out.setdefault(m, {})[d] = rec
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # output
 # --------------------------------------------------------------------------------------------
 
 def write(doc: dict[str, Any], out: Path) -> tuple[Path, Path]:
     """``mst_training.json`` (everything) and ``mst_training.csv`` (one row per timing)."""
-    out.mkdir(parents=True, exist_ok=True)
-    jpath, cpath = out / f"{BENCHMARK}.json", out / f"{BENCHMARK}.csv"
-    _atomic_write(jpath, json.dumps(_jsonable(doc), indent=2, default=float) + "\n")
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["section", "method", "model", "dataset", "device", "threads", "n_items", "unit",
-                "repeats", "seconds_best", "seconds_median", "first_epoch_seconds",
-                "call_seconds", "ms_per_fingerprint", "stored_ms", "ratio_to_stored",
-                "per_second", "skipped"])
-    for r in doc["rows"]:
-        w.writerow([r["section"], r["method"], r["model"], r["dataset"], r["device"],
-                    r["threads"], r["n_items"], r["unit"], r["repeats"], _fmt(r["seconds"]),
-                    _fmt(r["seconds_median"]), _fmt(r["info"].get("first_epoch_seconds")),
-                    _fmt(r["call_seconds"]), _fmt(r["ms_per_fingerprint"]),
-                    _fmt(r["stored_ms"]), _fmt(r["ratio_to_stored"]), _fmt(r["per_second"]),
-                    r["skipped"] or ""])
-    _atomic_write(cpath, buf.getvalue())
-    return jpath, cpath
+    return benchio.write_results(
+        doc, out, BENCHMARK,
+        ["section", "method", "model", "dataset", "device", "threads", "n_items", "unit",
+         "repeats", "seconds_best", "seconds_median", "first_epoch_seconds", "call_seconds",
+         "ms_per_fingerprint", "stored_ms", "ratio_to_stored", "per_second", "skipped"],
+        ([r["section"], r["method"], r["model"], r["dataset"], r["device"], r["threads"],
+          r["n_items"], r["unit"], r["repeats"], _fmt(r["seconds"]), _fmt(r["seconds_median"]),
+          _fmt(r["info"].get("first_epoch_seconds")), _fmt(r["call_seconds"]),
+          _fmt(r["ms_per_fingerprint"]), _fmt(r["stored_ms"]), _fmt(r["ratio_to_stored"]),
+          _fmt(r["per_second"]), r["skipped"] or ""] for r in doc["rows"]))
 
 
 def _cell(x: float | None, spec: str, width: int, suffix: str = "") -> str:
@@ -659,6 +693,19 @@ def report(doc: dict[str, Any]) -> str:
         lines.append(f"    measured / stored over {rs['cells']} cells: median {rs['median']:.2f} "
                      f"(range {rs['min']:.2f}-{rs['max']:.2f}); by phase "
                      + ", ".join(f"{k} {v:.2f}" for k, v in rs["by_phase"].items()))
+    fl = doc.get("flops") or {}
+    if fl.get("by_model"):
+        sg = fl["sgemm"]
+        lines += ["", (f"FLOPs per training fingerprint (stand-alone, forward + backward) and the "
+                       f"1-thread rate achieved; sgemm {sg['gflop_per_s']:.1f} GFLOP/s "
+                       f"(n = {sg['n']}, 1 thread)"),
+                  f"    {'model':<9}{'dataset':<13}{'MFLOP':>9}{'GFLOP/s':>9}{'of sgemm':>10}"]
+        for m, by_d in fl["by_model"].items():
+            for d, r in by_d.items():
+                lines.append(f"    {m:<9}{d:<13}{r['flops_per_sample'] / 1e6:>9.2f}"
+                             + _cell(r["achieved_gflop_per_s"], ".1f", 9)
+                             + _cell(None if r["fraction_of_sgemm"] is None
+                                     else 100 * r["fraction_of_sgemm"], ".0f", 9, "%"))
     lines += ["", ("profiles (experiment.estimate with the measured 1-thread table; stored = "
               "with EPOCH_MS):")]
     for name, e in doc["estimates"].items():

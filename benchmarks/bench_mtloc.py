@@ -38,13 +38,8 @@ timing), and a table on stdout. ``run(...)`` is the same thing as a function (th
 from __future__ import annotations
 
 import argparse
-import csv
 import gc
-import importlib.util
-import io
-import json
 import os
-import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -55,10 +50,9 @@ import numpy as np
 import torch
 
 from ipsbook import profiles
-from ipsbook.book.benchio import add_torch_info, loglog_fit
-from ipsbook.book.benchio import atomic_write as _atomic_write
+from ipsbook.book import benchio
 from ipsbook.book.benchio import csv_number as _fmt
-from ipsbook.book.benchio import jsonable as _jsonable
+from ipsbook.book.benchio import log, loglog_fit
 from ipsbook.data import ilc
 from ipsbook.methods.mtloc import FitConfig, baselines, fit, make_mtloc, predict
 from ipsbook.methods.mtloc.experiment import Settings, training_subset
@@ -89,11 +83,6 @@ MODELS: dict[str, dict[str, str]] = {
     "imu_pretrain": {"label": "IMU-LSTM pre-training model (IMURegressor)",
                      "call": "IMURegressor(imu_channels) + scalings, as pretrain_imu"},
 }
-
-
-def _log(verbose: bool, msg: str) -> None:
-    if verbose:
-        print(msg, file=sys.stderr, flush=True)
 
 
 def default_threads() -> tuple[int, ...]:
@@ -138,9 +127,9 @@ def load_data(repeats: int, verbose: bool) -> tuple[dict[str, Any], list[dict[st
         t = time.perf_counter()
         ilc.load_site(site)
         row["info"]["cached_call_seconds"] = time.perf_counter() - t
-        _finish(row)
+        benchio.finish_row(row)
         rows.append(row)
-        _log(verbose, f"data: load_site({site}) {row['seconds']:.2f} s, {len(traces[site])} traces")
+        log(verbose, f"data: load_site({site}) {row['seconds']:.2f} s, {len(traces[site])} traces")
 
     by_id = {site: {t.trace_id: t for t in traces[site]} for site in traces}
     split = ilc.split_traces(list(by_id[TARGET]), SETTINGS.ratios, seed=SPLIT_SEED)
@@ -169,7 +158,7 @@ def load_data(repeats: int, verbose: bool) -> tuple[dict[str, Any], list[dict[st
     time_interleaved(jobs, repeats, verbose)
     b = jobs["data/build_samples"]["row"]
     b["n_items"] = len(holder["train"])
-    _finish(b)
+    benchio.finish_row(b)
     rows += [j["row"] for j in jobs.values()]
 
     vocab_t = holder["vocab"]
@@ -207,81 +196,22 @@ def _row(section: str, key: str, what: str, n_items: int, unit: str, repeats: in
             "call_seconds": None, "call_times": [], "skipped": None, "info": {}}
 
 
-def _finish(row: dict) -> None:
-    if row["skipped"] is None and row["times"]:
-        row["seconds"] = min(row["times"])
-        row["seconds_median"] = statistics.median(row["times"])
-        row["per_second"] = row["n_items"] / row["seconds"] if row["seconds"] > 0 else None
-        if row["call_times"]:
-            row["call_seconds"] = min(row["call_times"])
-    else:
-        row["times"], row["call_times"] = [], []
-
-
-def _call(fn: Callable[[], Any]) -> tuple[float, Any, str | None]:
-    """``(wall seconds, result, skip reason)``; a ValueError/RuntimeError skips."""
-    gc.collect()
-    t = time.perf_counter()
-    try:
-        res = fn()
-    except (ValueError, RuntimeError) as exc:
-        return time.perf_counter() - t, None, f"error: {type(exc).__name__}: {exc}"
-    return time.perf_counter() - t, res, None
-
-
-def _measured(job: dict[str, Any], wall: float, res: Any) -> tuple[float, float | None]:
-    """``(timed seconds, call seconds)``: a training job's timed seconds are its epoch's own
-    (``FitHistory.epoch_s``), the call's wall time beside them; other jobs' are the wall time."""
-    if job.get("timer") == "epoch":
-        return float(np.sum(res.epoch_s)), wall
-    return wall, None
-
-
 def time_interleaved(jobs: dict[str, dict[str, Any]], repeats: int, verbose: bool) -> None:
-    """Warm-up each job, then ``repeats`` interleaved rounds; results go into ``job["row"]``.
-
-    A job is ``{"row", "run": fn()}``, optionally ``"timer": "epoch"`` (``run`` returns a
-    :class:`FitHistory`, whose epoch time is the timed quantity) and ``"check": f(result)``
-    (information from the warm-up's result added to the row).
-    """
-    # _call runs gc.collect() before every call; with torch, scikit-learn and pandas loaded
-    # that walks many long-lived objects: they are frozen meanwhile
-    gc.collect()
-    gc.freeze()
-    try:
-        live: list[str] = []
-        for key, job in jobs.items():
-            row = job["row"]
-            dt, res, why = _call(job["run"])
-            row["warmup_seconds"] = dt
-            if why is not None:
-                row["skipped"] = f"{why} (warm-up)"
-                _log(verbose, f"  warm-up {key}: skipped ({why})")
-                continue
-            if "check" in job:
-                row["info"].update(job["check"](res))
-            live.append(key)
-            _log(verbose, f"  warm-up {key}: {dt:.3f} s")
-        for r in range(repeats):
-            for key in list(live):
-                job = jobs[key]
-                row = job["row"]
-                time.sleep(0.02)  # let the previous job's OpenMP workers stop spinning
-                dt, res, why = _call(job["run"])
-                if why is not None:
-                    row["skipped"] = f"{why} (repeat {r + 1})"
-                    live.remove(key)
-                    continue
-                timed, call = _measured(job, dt, res)
-                row["times"].append(timed)
-                if call is not None:
-                    row["call_times"].append(call)
-            _log(verbose, f"  repeat {r + 1}/{repeats}: "
-                 + ", ".join(f"{k} {jobs[k]['row']['times'][-1]:.3f}s" for k in live))
-    finally:
-        gc.unfreeze()
+    """Warm-up each job, then ``repeats`` interleaved rounds (:func:`benchio.time_interleaved`);
+    results go into ``job["row"]``. A job is ``{"row", "run": fn()}``, optionally ``"timer":
+    "epoch"`` (``run`` returns a :class:`FitHistory`, whose epoch time is the timed quantity,
+    the call's wall time beside it) and ``"check": f(result)`` (information from the warm-up's
+    result added to the row)."""
     for job in jobs.values():
-        _finish(job["row"])
+        if job.get("timer") == "epoch":
+            job["measure"] = lambda res, wall, row=job["row"]: _epoch_time(row, res, wall)
+    benchio.time_interleaved(jobs, repeats, verbose)
+
+
+def _epoch_time(row: dict[str, Any], res: Any, wall: float) -> float:
+    """A training job's timed seconds: its epochs' own (``FitHistory.epoch_s``)."""
+    row["call_times"].append(wall)
+    return float(np.sum(res.epoch_s))
 
 
 def _with_threads(n: int, fn: Callable[[], Any]) -> Any:
@@ -353,7 +283,7 @@ def _train_job(kind: str, train: Any, imu: IMURegressor, batch_size: int, thread
 def part_training(train: Any, imu: IMURegressor, models: Sequence[str],
                   batch_sizes: Sequence[int], threads: Sequence[int], repeats: int,
                   verbose: bool) -> list[dict[str, Any]]:
-    _log(verbose, f"training: {len(train)} samples; models {list(models)}, batch sizes "
+    log(verbose, f"training: {len(train)} samples; models {list(models)}, batch sizes "
          f"{list(batch_sizes)}, threads {list(threads)}")
     jobs = {}
     for kind in models:
@@ -368,7 +298,7 @@ def part_training(train: Any, imu: IMURegressor, models: Sequence[str],
 
 def part_inference(train: Any, val: Any, test: Any, imu: IMURegressor, threads: Sequence[int],
                    repeats: int, verbose: bool) -> list[dict[str, Any]]:
-    _log(verbose, f"inference: MTLoc predict on {len(val)} validation samples; Wi-Fi kNN")
+    log(verbose, f"inference: MTLoc predict on {len(val)} validation samples; Wi-Fi kNN")
     model = new_model("mtloc_scratch", train, imu)
     model.eval()
     jobs: dict[str, dict[str, Any]] = {}
@@ -406,7 +336,7 @@ def part_inference(train: Any, val: Any, test: Any, imu: IMURegressor, threads: 
 
 def part_growth(pool: Any, imu: IMURegressor, sizes: Sequence[int], repeats: int, seed: int,
                 verbose: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    _log(verbose, f"growth: {GROWTH_MODEL}, batch {GROWTH_BATCH}, {GROWTH_THREADS} thread; "
+    log(verbose, f"growth: {GROWTH_MODEL}, batch {GROWTH_BATCH}, {GROWTH_THREADS} thread; "
          f"sizes {list(sizes)} of {len(pool)} samples")
     jobs = {}
     for n in sorted({min(int(n), len(pool)) for n in sizes}):
@@ -518,14 +448,11 @@ def paper_estimate(counts: dict[str, dict[str, int]], rows: list[dict[str, Any]]
 
 
 # --------------------------------------------------------------------------------------------
-# machine info (benchmarks/run.py's, without faiss; plus torch)
+# machine info (benchio.machine, plus torch)
 # --------------------------------------------------------------------------------------------
 
 def machine() -> dict[str, Any]:
-    spec = importlib.util.spec_from_file_location("_ipsbook_bench_bfp_run", HERE / "run.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    return add_torch_info(mod.machine_without_faiss())
+    return benchio.machine(torch=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -559,7 +486,7 @@ def run(repeats: int = DEFAULT_REPEATS, *, out: str | Path | None = None,
     if train_size is not None and (int(train_size) != train_size or train_size < 1):
         raise ValueError(f"train_size must be an integer >= 1 or None, got {train_size!r}")
     t_start = time.perf_counter()
-    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+    load_before = benchio.load_average()
 
     data, data_rows = load_data(repeats, verbose)
     train = _subset(data["train"], train_size, (seed, 3))
@@ -589,7 +516,7 @@ def run(repeats: int = DEFAULT_REPEATS, *, out: str | Path | None = None,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": bool(quick),
         "machine": machine(),
         "load_average_before": load_before,
-        "load_average_after": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "load_average_after": benchio.load_average(),
         "data": {
             "dataset": ilc.ILC_DATASET, "source": SOURCE, "target": TARGET,
             "split_seed": SPLIT_SEED, "ratios": list(SETTINGS.ratios),
@@ -665,21 +592,15 @@ def throughput_table(train_rows: list[dict], inf_rows: list[dict]) -> dict[str, 
 
 def write(doc: dict[str, Any], out: Path) -> tuple[Path, Path]:
     """``mtloc_training.json`` (everything) and ``mtloc_training.csv`` (one row per timing)."""
-    out.mkdir(parents=True, exist_ok=True)
-    jpath, cpath = out / f"{BENCHMARK}.json", out / f"{BENCHMARK}.csv"
-    _atomic_write(jpath, json.dumps(_jsonable(doc), indent=2, default=float) + "\n")
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["section", "method", "model", "batch_size", "threads", "n_items", "unit",
-                "repeats", "seconds_best", "seconds_median", "warmup_seconds", "per_second",
-                "call_seconds", "skipped"])
-    for r in doc["rows"]:
-        w.writerow([r["section"], r["method"], r["model"] or "", r["batch_size"] or "",
-                    r["threads"] or "", r["n_items"], r["unit"], r["repeats"],
-                    _fmt(r["seconds"]), _fmt(r["seconds_median"]), _fmt(r["warmup_seconds"]),
-                    _fmt(r["per_second"]), _fmt(r["call_seconds"]), r["skipped"] or ""])
-    _atomic_write(cpath, buf.getvalue())
-    return jpath, cpath
+    return benchio.write_results(
+        doc, out, BENCHMARK,
+        ["section", "method", "model", "batch_size", "threads", "n_items", "unit", "repeats",
+         "seconds_best", "seconds_median", "warmup_seconds", "per_second", "call_seconds",
+         "skipped"],
+        ([r["section"], r["method"], r["model"] or "", r["batch_size"] or "", r["threads"] or "",
+          r["n_items"], r["unit"], r["repeats"], _fmt(r["seconds"]), _fmt(r["seconds_median"]),
+          _fmt(r["warmup_seconds"]), _fmt(r["per_second"]), _fmt(r["call_seconds"]),
+          r["skipped"] or ""] for r in doc["rows"]))
 
 
 def _cell(x: float | None, spec: str, width: int, suffix: str = "") -> str:

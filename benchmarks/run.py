@@ -18,13 +18,8 @@ and a table on stdout. ``run(...)`` is the same thing as a function (the tests c
 from __future__ import annotations
 
 import argparse
-import csv
 import gc
 import importlib
-import io
-import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -35,8 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from ipsbook.book.benchio import atomic_write as _atomic_write
+from ipsbook.book import benchio
 from ipsbook.book.benchio import csv_number as _fmt
+from ipsbook.book.benchio import log, loglog_fit
 from ipsbook.methods import hamming
 
 HERE = Path(__file__).resolve().parent
@@ -48,11 +44,6 @@ QUICK = {"cells": 20_000, "queries": 2_000, "repeats": 2, "growth_cells": (5_000
 TARGET_FLOAT_OVER_PACKED = 10.0  # the issue: packed search >= 10x faster than the float NN
 TARGET_PACKED_OVER_FAISS = 2.0  # the issue: packed search within 2x of faiss IndexBinaryFlat
 FLOAT_BLOCK_BYTES = 256 * 2**20  # numpy float NN: (chunk x cells) float32 block, well under 2 GB
-
-
-def _log(verbose: bool, msg: str) -> None:
-    if verbose:
-        print(msg, file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -195,23 +186,19 @@ def _methods(m: dict[str, Any], faiss: Any, faiss_err: str | None, sklearn_nn: A
 
 def _time_interleaved(fns: dict[str, Callable[[], Any]], repeats: int,
                       verbose: bool) -> tuple[dict[str, Any], dict[str, list[float]]]:
-    """One untimed warm-up call each, then ``repeats`` rounds over all methods in turn."""
+    """One untimed warm-up call each (numba compile or cache load, BLAS/OpenMP thread start),
+    then ``repeats`` rounds over all methods in turn (:func:`benchio.time_interleaved`): the
+    warm-ups' results and every method's times. A method that fails ends the run."""
     results: dict[str, Any] = {}
-    for name, fn in fns.items():
-        t = time.perf_counter()
-        results[name] = fn()  # warm-up (numba compile or cache load, BLAS/OpenMP thread start)
-        _log(verbose, f"  warm-up {name}: {time.perf_counter() - t:.3f} s")
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for r in range(repeats):
-        for name, fn in fns.items():
-            gc.collect()
-            time.sleep(0.05)  # let the previous method's OpenMP workers stop spinning
-            t = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t)
-        _log(verbose, f"  repeat {r + 1}/{repeats}: "
-             + ", ".join(f"{k} {v[-1]:.3f}s" for k, v in times.items()))
-    return results, times
+    jobs = {name: {"row": {"times": [], "warmup_seconds": None, "skipped": None, "info": {}},
+                   "run": fn, "errors": (),
+                   "check": lambda res, name=name: results.__setitem__(name, res) or {}}
+            for name, fn in fns.items()}
+    benchio.time_interleaved(jobs, repeats, verbose, pause_s=0.05)
+    failed = {k: j["row"]["skipped"] for k, j in jobs.items() if j["row"]["skipped"]}
+    if failed:
+        raise RuntimeError(f"methods failed: {failed}")
+    return results, {name: job["row"]["times"] for name, job in jobs.items()}
 
 
 def _traced_peak(fn: Callable[[], Any]) -> int:
@@ -324,92 +311,6 @@ def _checks(m: dict[str, Any], res: dict[str, Any], n_ref: int = 64) -> dict[str
 # machine, threads, diagnosis
 # --------------------------------------------------------------------------------------------
 
-def _cpuinfo() -> dict[str, Any]:
-    info: dict[str, Any] = {"model": platform.processor() or "unknown", "mhz": None, "flags": []}
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return info
-    for line in text.splitlines():
-        key, _, val = line.partition(":")
-        key, val = key.strip(), val.strip()
-        if key == "model name" and info["model"] in ("unknown", platform.processor()):
-            info["model"] = val
-        elif key == "cpu MHz" and info["mhz"] is None:
-            info["mhz"] = float(val)
-        elif key == "flags" and not info["flags"]:
-            flags = set(val.split())
-            info["flags"] = sorted(flags & {"popcnt", "avx2", "avx512f", "avx512bw",
-                                            "avx512_vpopcntdq", "fma"})
-    return info
-
-
-def machine(faiss: Any) -> dict[str, Any]:
-    """Cores, CPU, versions and the thread count of every pool (recorded, never changed)."""
-    import numba
-    import scipy
-    import sklearn
-
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count() or 1
-    cpu = _cpuinfo()
-    try:
-        import llvmlite.binding as llvm
-        llvm_cpu = llvm.get_host_cpu_name()
-    except Exception:  # noqa: BLE001
-        llvm_cpu = None
-    pools: list[dict[str, Any]] = []
-    try:
-        from threadpoolctl import threadpool_info
-        pools = [{k: p.get(k) for k in ("user_api", "internal_api", "prefix", "num_threads",
-                                        "version")} for p in threadpool_info()]
-        threadpoolctl_version = importlib.import_module("threadpoolctl").__version__
-    except ImportError:
-        threadpoolctl_version = None
-    threads = {"numba": numba.get_num_threads(),
-               "numba_threading_layer": _numba_layer(),
-               "faiss_omp": faiss.omp_get_max_threads() if faiss is not None else None,
-               "threadpoolctl_pools": pools}
-    counts = [threads["numba"]] + ([threads["faiss_omp"]] if faiss is not None else []) \
-        + [p["num_threads"] for p in pools]
-    mem = None
-    try:
-        mem = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                       if line.startswith("MemTotal"))) * 1024
-    except (OSError, StopIteration):
-        pass
-    return {
-        "cores": cores, "os_cpu_count": os.cpu_count(), "cpu_model": cpu["model"],
-        "cpu_mhz_reported": cpu["mhz"], "cpu_flags": cpu["flags"], "llvm_host_cpu": llvm_cpu,
-        "memory_bytes": mem, "platform": platform.platform(),
-        "versions": {"python": platform.python_version(), "numpy": np.__version__,
-                     "numba": numba.__version__, "scipy": scipy.__version__,
-                     "sklearn": sklearn.__version__,
-                     "faiss": getattr(faiss, "__version__", None) if faiss is not None else None,
-                     "threadpoolctl": threadpoolctl_version},
-        "threads": threads,
-        "all_pools_use_all_cores": all(c == cores for c in counts),
-    }
-
-
-def machine_without_faiss() -> dict[str, Any]:
-    """:func:`machine` for the benchmarks that do not use faiss (edm_scaling, dml_speed)."""
-    m = machine(None)
-    m["threads"].pop("faiss_omp", None)
-    m["versions"].pop("faiss", None)
-    return m
-
-
-def _numba_layer() -> str | None:
-    import numba
-    try:
-        return numba.threading_layer()
-    except ValueError:  # no parallel kernel has run yet
-        return None
-
-
 def vectorisation_report() -> dict[str, dict[str, int]]:
     """Count vector vs scalar popcount (and vector min) instructions in the package's kernels.
 
@@ -462,7 +363,7 @@ def growth(cells_list: Sequence[int], beacons: int, queries: int, repeats: int, 
             "packed_nearest": lambda m=m: hamming.nearest(m["codes"], m["q_codes"]),
             "numpy_float_nn": lambda m=m: float_nn_numpy(m["rssi"], m["q_rssi"]),
         }
-        _log(verbose, f"growth: {n} cells x {queries} queries")
+        log(verbose, f"growth: {n} cells x {queries} queries")
         _, times = _time_interleaved(fns, repeats, verbose)
         for name, ts in times.items():
             rows.append({"method": name, "cells": int(n), "queries": queries,
@@ -471,11 +372,8 @@ def growth(cells_list: Sequence[int], beacons: int, queries: int, repeats: int, 
     for name in dict.fromkeys(r["method"] for r in rows):
         pts = [(r["cells"], r["seconds"]) for r in rows if r["method"] == name]
         if len(pts) >= 2:
-            x, y = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
-            slope, intercept = np.polyfit(x, y, 1)
-            fits[name] = {"exponent": float(slope), "prefactor_s": float(np.exp(intercept)),
-                          # the slope between the two largest sizes, where fixed costs matter least
-                          "exponent_largest_two": float((y[-1] - y[-2]) / (x[-1] - x[-2]))}
+            fit = loglog_fit(pts)  # exponent_largest_two: where fixed costs matter least
+            fits[name] = {k: fit[k] for k in ("exponent", "prefactor_s", "exponent_largest_two")}
     return {"queries": queries, "beacons": beacons, "cells": cells_list,
             "rows": rows, "loglog_fit": fits,
             "note": "seconds = a * cells^exponent fitted by least squares on log-log; "
@@ -501,12 +399,12 @@ def run(cells: int = 100_000, beacons: int = 64, queries: int = 10_000, repeats:
     if int(repeats) != repeats or repeats < 1:
         raise ValueError(f"repeats must be an integer >= 1, got {repeats!r}")
     t_start = time.perf_counter()
-    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+    load_before = benchio.load_average()
     faiss, faiss_err = _import_optional("faiss")
     sk, sk_err = _import_optional("sklearn.neighbors")
     sklearn_nn = getattr(sk, "NearestNeighbors", None) if sk is not None else None
 
-    _log(verbose, f"map: {cells} cells x {beacons} beacons, {queries} queries (seed {seed})")
+    log(verbose, f"map: {cells} cells x {beacons} beacons, {queries} queries (seed {seed})")
     t = time.perf_counter()
     m = make_map(cells, beacons, queries, seed=seed, sigma_w=sigma_w, erase_frac=erase_frac)
     t_map = time.perf_counter() - t
@@ -537,7 +435,7 @@ def run(cells: int = 100_000, beacons: int = 64, queries: int = 10_000, repeats:
             best = min(ts)
             row.update(seconds=best, seconds_median=statistics.median(ts), times=ts,
                        queries_per_s=queries / best, ns_per_distance=1e9 * best / n_pairs,
-                       core_ns_per_distance=1e9 * best * _cores() / n_pairs,
+                       core_ns_per_distance=1e9 * best * benchio.cores() / n_pairs,
                        peak_traced_bytes=peaks.get(k))
         table[k] = row
 
@@ -604,15 +502,15 @@ def run(cells: int = 100_000, beacons: int = 64, queries: int = 10_000, repeats:
 
     diag = None
     if diagnose:
-        _log(verbose, "diagnosis: compiling uncached kernel copies to count vector instructions")
+        log(verbose, "diagnosis: compiling uncached kernel copies to count vector instructions")
         diag = {"machine_code": vectorisation_report()}
 
     doc: dict[str, Any] = {
         "schema": SCHEMA, "benchmark": "bfp_search",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "quick": bool(quick),
-        "machine": machine(faiss),
+        "machine": benchio.machine(faiss=faiss),
         "load_average_before": load_before,
-        "load_average_after": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "load_average_after": benchio.load_average(),
         "sizes": {"cells": cells, "beacons": beacons, "queries": queries, "repeats": repeats,
                   "words_per_code": int(m["codes"].shape[1]), "distances_per_search": n_pairs,
                   "sigma_w_db": sigma_w, "erased_fraction": m["erased_fraction"],
@@ -631,41 +529,27 @@ def run(cells: int = 100_000, beacons: int = 64, queries: int = 10_000, repeats:
     return doc
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 
 def write(doc: dict[str, Any], out: Path) -> tuple[Path, Path]:
     """``bfp_search.json`` (everything) and ``bfp_search.csv`` (one row per timing)."""
-    out.mkdir(parents=True, exist_ok=True)
-    jpath, cpath = out / "bfp_search.json", out / "bfp_search.csv"
-    _atomic_write(jpath, json.dumps(doc, indent=2, default=float) + "\n")
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["section", "method", "kind", "cells", "beacons", "queries",
-                "seconds_best", "seconds_median", "queries_per_s", "ns_per_distance",
-                "peak_traced_bytes", "skipped"])
-    s = doc["sizes"]
-    for k, r in doc["methods"].items():
-        w.writerow(["search", k, r["kind"], s["cells"], s["beacons"],
-                    s["queries"], _fmt(r.get("seconds")), _fmt(r.get("seconds_median")),
-                    _fmt(r.get("queries_per_s")), _fmt(r.get("ns_per_distance")),
-                    r.get("peak_traced_bytes") if r.get("peak_traced_bytes") is not None else "",
-                    r.get("skipped") or ""])
+    sz = doc["sizes"]
+    rows = [["search", k, r["kind"], sz["cells"], sz["beacons"], sz["queries"],
+             _fmt(r.get("seconds")), _fmt(r.get("seconds_median")), _fmt(r.get("queries_per_s")),
+             _fmt(r.get("ns_per_distance")),
+             r.get("peak_traced_bytes") if r.get("peak_traced_bytes") is not None else "",
+             r.get("skipped") or ""] for k, r in doc["methods"].items()]
     if doc.get("growth"):
         g = doc["growth"]
-        for r in g["rows"]:
-            w.writerow(["growth", r["method"], "", r["cells"],
-                        g["beacons"], r["queries"], _fmt(r["seconds"]), _fmt(statistics.median(
-                            r["times"])), _fmt(r["queries"] / r["seconds"]),
-                        _fmt(1e9 * r["seconds"] / (r["cells"] * r["queries"])), "", ""])
-    _atomic_write(cpath, buf.getvalue())
-    return jpath, cpath
-
+        rows += [["growth", r["method"], "", r["cells"], g["beacons"], r["queries"],
+                  _fmt(r["seconds"]), _fmt(statistics.median(r["times"])),
+                  _fmt(r["queries"] / r["seconds"]),
+                  _fmt(1e9 * r["seconds"] / (r["cells"] * r["queries"])), "", ""]
+                 for r in g["rows"]]
+    return benchio.write_results(
+        doc, out, "bfp_search",
+        ["section", "method", "kind", "cells", "beacons", "queries", "seconds_best",
+         "seconds_median", "queries_per_s", "ns_per_distance", "peak_traced_bytes", "skipped"],
+        rows)
 
 
 def _sec(side: dict[str, Any]) -> str:

@@ -20,8 +20,8 @@ import torch
 from conftest import load_benchmark
 
 from ipsbook.book import performance
-from ipsbook.methods.mst.experiment import EPOCH_MS, Settings, estimate
 from ipsbook.book.performance import write_performance_page
+from ipsbook.methods.mst.experiment import EPOCH_MS, Settings, estimate
 
 MODELS = ("dnn", "cnnloc", "bayescnn", "baat")
 DATASETS = ("ujiindoorloc", "tampere", "uji-lib")
@@ -145,6 +145,32 @@ def test_tables_estimates_and_targets(bench, tiny):
         "wall_minutes"]
     g = t["paper_profile_on_one_gpu_within_24_h"]
     assert g["met"] is None and g["measured"] is None and g["reason"]
+
+
+@needs_data
+def test_flops_per_sample_and_the_fraction_of_sgemm(tiny):
+    doc, _ = tiny
+    fl = doc["flops"]
+    sg = fl["sgemm"]
+    assert sg["threads"] == 1 and _positive(sg["gflop_per_s"]) and _positive(sg["gflop_per_s_median"])
+    assert sg["gflop_per_s"] >= sg["gflop_per_s_median"]  # best >= median
+    assert set(fl["by_model"]) == set(MODELS)
+    for m, by_d in fl["by_model"].items():
+        assert set(by_d) == set(DATASETS)
+        for d, r in by_d.items():
+            assert r["fingerprints"] == 64 and r["batch_size"] == 128
+            assert _positive(r["forward_flops_per_sample"]) and _positive(r["samples_per_s_t1"])
+            # backward costs more than forward and at most about twice
+            assert r["forward_flops_per_sample"] < r["backward_flops_per_sample"] \
+                <= 2 * r["forward_flops_per_sample"], (m, d)
+            assert math.isclose(r["achieved_gflop_per_s"],
+                                r["flops_per_sample"] * r["samples_per_s_t1"] / 1e9)
+            assert math.isclose(r["fraction_of_sgemm"], r["achieved_gflop_per_s"] / sg["gflop_per_s"])
+    # the counter is exact where we can count by hand: DNN's linear layers 520-512-256-128-2,
+    # forward 2*in*out per layer, backward the same twice (weights and inputs) except the
+    # first layer's input gradient, which nothing needs
+    body = 512 * 256 + 256 * 128 + 128 * 2
+    assert fl["by_model"]["dnn"]["ujiindoorloc"]["flops_per_sample"] == 2 * (3 * body + 2 * 520 * 512)
 
 
 @needs_data

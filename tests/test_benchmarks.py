@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from conftest import load_benchmark
 
+from ipsbook.book import benchio
+
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
 
 
@@ -168,7 +170,7 @@ def test_diagnosis_counts_the_package_kernels(bench):
     for counts in diag.values():
         assert set(counts) == {"vpopcntq", "popcnt_scalar", "vpminsq", "zmm", "ymm"}
         assert all(isinstance(v, int) and v >= 0 for v in counts.values())
-    flags = bench._cpuinfo()["flags"]
+    flags = benchio.cpuinfo()["flags"]
     if "avx512_vpopcntdq" in flags and not os.environ.get("NUMBA_CPU_NAME"):
         # the blocked one-word kernels are branch-free per block: vector popcount + vector min
         for key in ("hamming._nearest1", "hamming._search_ties1"):
