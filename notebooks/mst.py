@@ -110,6 +110,7 @@ sim_mode = "printed"  # J_Sim's form: "printed" (eq. 1), "per-sample" or "hinge"
 pairing = "row"  # student/teacher rows in J_Sim, J_MI: "row" (Algorithm 3) or "nearest"
 workers = 0  # processes running runs side by side; 0 takes the profile's value (at least 0)
 num_threads = 1  # torch intra-op threads per run (at least 1)
+scheduler = ""  # address of an existing Dask scheduler (tcp://host:8786) for the runs; "" = local
 artefacts_dir = ""  # folder keeping experts, runs and checkpoints for reuse; empty = user cache
 
 # %%
@@ -144,6 +145,7 @@ settings = experiment.Settings.from_profile(
 # DistillOptions checks both names against the allowed values
 settings = replace(settings, options=replace(settings.options, sim_mode=sim_mode, pairing=pairing))
 n_workers = workers or int(cfg.workers)
+run_on = {"workers": n_workers, "scheduler": scheduler or None}  # local pool or a Dask cluster
 ARTEFACTS = Path(artefacts_dir) if artefacts_dir else cache_dir() / "mst" / profile
 PROFILE_NOTE = (
     f"profile `{profile}`: epochs UJI {settings.epochs['ujiindoorloc']}, Tampere "
@@ -207,7 +209,7 @@ display(Markdown(
     f"(this machine's measured epoch times, one thread per run), about "
     f"{estimated.seconds.sum() / 60 / n_workers:.0f} minutes on {n_workers} worker(s)."))
 # the bar over the runs is also what `ipsbook run` prints to a log every 30 s (make book | tee)
-res = experiment.run_all(settings, experiment.TABLES, artefacts_dir=ARTEFACTS, workers=n_workers,
+res = experiment.run_all(settings, experiment.TABLES, artefacts_dir=ARTEFACTS, **run_on,
                          progress=True)
 errors = res.errors
 
@@ -317,12 +319,13 @@ report.shown(diag, ["dataset", "model", "variant", "sources", "fraction", "epoch
 other = "nearest" if pairing == "row" else "row"
 swap = replace(settings, models={"table1": ("dnn",)}, transfer_models=(),
                options=replace(settings.options, pairing=other))
-res_other = experiment.run_all(swap, ["table1"], artefacts_dir=ARTEFACTS, workers=n_workers,
+res_other = experiment.run_all(swap, ["table1"], artefacts_dir=ARTEFACTS, **run_on,
                                knn=False, progress=False)
 pairing_table = report.pairing_comparison({pairing: res, other: res_other}, model="DNN")
 out.table(pairing_table, "pairing_switch")
 
 # %% tags=["hide-input"]
+display(Markdown(report.pairing_text(pairing_table)))
 report.shown(pairing_table, list(pairing_table.columns),
              f"DNN+++ with each pairing ({SEEDS_NOTE})", precision=4)
 

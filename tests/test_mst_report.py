@@ -235,3 +235,5 @@ def test_constraint_figure_and_pairing_comparison():
     assert list(table["pairing"]) == ["nearest", "row"]
     assert table.set_index("pairing").loc["nearest", "J_MI_gap"] == pytest.approx(1.0)
     assert table.set_index("pairing").loc["row", "MAE"] == pytest.approx(5.0)
+    text = report.pairing_text(table)
+    assert "nearest: J_MI +1.000 nats below" in text and "MAE 5.00 m" in text

@@ -36,6 +36,7 @@ __all__ = [
     "models_table",
     "p_below_10m",
     "pairing_comparison",
+    "pairing_text",
     "paper_dataset",
     "shown",
     "table1",
@@ -426,3 +427,17 @@ def pairing_comparison(results: dict[str, Any], *, model: str = "DNN") -> pd.Dat
                          "MAE": float(mae.get(r["dataset"], np.nan))})
     out = pd.DataFrame(rows)
     return out.sort_values(["dataset", "pairing"], kind="stable").reset_index(drop=True)
+
+
+def pairing_text(table: pd.DataFrame) -> str:
+    """What changed with the pairing switch, per target, in words built from
+    :func:`pairing_comparison`'s numbers (J_MI's distance below N·ln 4, the constraints' gradient
+    share, the test MAE)."""
+    parts = []
+    for d, g in table.groupby("dataset", sort=False):
+        r = g.set_index("pairing")
+        cells = [f"{p}: J_MI {r.loc[p, 'J_MI_gap']:+.3f} nats below N·ln 4, constraints "
+                 f"{100 * r.loc[p, 'constraints_share']:.1f} % of the gradient, MAE "
+                 f"{r.loc[p, 'MAE']:.2f} m" for p in r.index]
+        parts.append(f"**{d}** — " + "; ".join(cells) + ".")
+    return " ".join(parts) if parts else "No fully enhanced two-source run to compare."
