@@ -37,10 +37,14 @@ from ipsbook.models.fingerprint import BAaT, BayesCNN, build
 
 
 def reference_copy(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` with contiguous (NCHW) parameters, as the old BayesCNN kept them."""
+    """A copy of ``model`` with contiguous (NCHW) parameters and out-of-place ReLUs, as the old
+    BayesCNN had them."""
     ref = copy.deepcopy(model)
     for p in ref.parameters():
         p.data = p.data.contiguous()
+    for m in ref.modules():
+        if isinstance(m, nn.ReLU):
+            m.inplace = False
     return ref
 
 

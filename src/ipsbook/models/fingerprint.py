@@ -392,7 +392,10 @@ class CNNLoc(FingerprintNet):
 def _vgg_block(c_in: int, c_out: int, convs: int) -> list[nn.Module]:
     layers: list[nn.Module] = []
     for i in range(convs):
-        layers += [nn.Conv2d(c_in if i == 0 else c_out, c_out, 3, padding=1), nn.ReLU()]
+        # in place: a convolution's backward needs its input, not its output, so the ReLU may
+        # overwrite it (one feature map less written and read per layer)
+        layers += [nn.Conv2d(c_in if i == 0 else c_out, c_out, 3, padding=1),
+                   nn.ReLU(inplace=True)]
     layers.append(nn.MaxPool2d(2))
     return layers
 
