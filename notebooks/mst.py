@@ -289,8 +289,12 @@ report.shown(t2, ["dataset", "method", "J_Sim", "J_MI", "J_FI", "paper_MAE", "MA
 # λ̄_t·J_t with respect to the student's parameters, as a share of the four norms' sum
 # (`distill.term_gradient_norms`). J_MI is drawn beside its no-information value N·ln 4: the
 # value the Jensen–Shannon bound takes, in expectation, when Ψθ cannot tell the joint pairs from
-# the shuffled ones. Below: the fully enhanced DNN on each target (seeds averaged), then every
-# distilling row's first and last values, and what they say.
+# the shuffled ones. Two properties of the printed losses explain much of what follows: J_MI
+# has nothing to find in Algorithm 3's independent pairs (see the choices above), and eq. 11's
+# J_FI, a sum of absolute differences over the two teachers, has zero slope whenever the
+# student's FI lies between the teachers' two values (`losses.functional_integrity_loss`).
+# Below: the fully enhanced DNN on each target (seeds averaged), then every distilling row's
+# first and last values, and what they say.
 
 # %% tags=["hide-input"]
 out.figure(plots.constraint_figure(res.curves, caption=f"Expert Distilling ({PROFILE_NOTE}; "

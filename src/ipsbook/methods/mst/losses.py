@@ -570,6 +570,11 @@ def functional_integrity_loss(
     writes a norm.) The paper calls J_FI "Functional Information"; the project names it
     "functional integrity". The teachers are frozen in Expert Distilling, so their FI is
     detached by default (no gradient flows into G_i).
+
+    A consequence of the sum of absolute differences: its slope in FI_S is (number of teachers
+    with FI below FI_S) − (number above), so with two teachers J_FI is *flat* — zero gradient
+    into the student — whenever the student's FI lies between the two teachers' (their median
+    set). Paper C's setting always has two teachers.
     """
     pairs = list(teachers)
     if pairs and isinstance(pairs[0], torch.Tensor):  # a single (Z^F, Z^E) pair
