@@ -153,12 +153,3 @@ def test_single_metric_is_detected_from_the_expression(program, single):
     mm = MetaMetric(program=program, feature_names=("euclidean", "cosine"), scales=(1.0, 1.0))
     assert mm.single_metric == single
 
-
-def test_single_metric_makes_the_study2_claim_not_comparable():
-    """The notebook's branch: one metric → not_comparable; a combination → an interval."""
-    mm = MetaMetric(program=(1,), feature_names=("euclidean", "cosine"), scales=(1.0, 1.0))
-    c = cs()
-    claim = (c.not_comparable("Study 2", "meta vs best single", "beats", "0.6 vs 0.6",
-                              f"one existing metric ({mm.single_metric})")
-             if mm.single_metric else None)
-    assert claim is not None and claim.status == claims.NOT_COMPARABLE
