@@ -436,7 +436,8 @@ def pairing_text(table: pd.DataFrame) -> str:
     parts = []
     for d, g in table.groupby("dataset", sort=False):
         r = g.set_index("pairing")
-        cells = [f"{p}: J_MI {r.loc[p, 'J_MI_gap']:+.3f} nats below N·ln 4, constraints "
+        cells = [f"{p}: J_MI {r.loc[p, 'J_MI_last']:.3f} nats (N·ln 4 = "
+                 f"{r.loc[p, 'J_MI_no_information']:.3f}), constraints "
                  f"{100 * r.loc[p, 'constraints_share']:.1f} % of the gradient, MAE "
                  f"{r.loc[p, 'MAE']:.2f} m" for p in r.index]
         parts.append(f"**{d}** — " + "; ".join(cells) + ".")
