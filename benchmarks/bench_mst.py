@@ -597,14 +597,15 @@ def training_flops(model_name: str, fs: data.FingerprintSet, batch_size: int) ->
         x = torch.as_tensor(model_inputs(model, fs))
         y = standardised_targets(model, fs.pos, torch.device("cpu"))
         model.train()
-        fwd, bwd = FlopCounterMode(display=False), FlopCounterMode(display=False)
+        f = b = 0
         for i in range(0, len(fs), batch_size):
-            with fwd:
+            # a FlopCounterMode starts from zero each time it is entered: sum batch by batch
+            with FlopCounterMode(display=False) as fwd:
                 loss = mae_loss(representations(model, x[i:i + batch_size])[2], y[i:i + batch_size])
-            with bwd:
+            with FlopCounterMode(display=False) as bwd:
                 loss.backward()
+            f, b = f + fwd.get_total_flops(), b + bwd.get_total_flops()
             model.zero_grad(set_to_none=True)
-    f, b = fwd.get_total_flops(), bwd.get_total_flops()
     n = len(fs)
     return {"fingerprints": n, "batch_size": batch_size, "forward_flops_per_sample": f / n,
             "backward_flops_per_sample": b / n, "flops_per_sample": (f + b) / n}

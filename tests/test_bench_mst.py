@@ -173,6 +173,21 @@ def test_flops_per_sample_and_the_fraction_of_sgemm(tiny):
     assert fl["by_model"]["dnn"]["ujiindoorloc"]["flops_per_sample"] == 2 * (3 * body + 2 * 520 * 512)
 
 
+def test_training_flops_counts_every_batch(bench):
+    # 200 fingerprints = a batch of 128 and one of 72: per fingerprint the same as one batch
+    import numpy as np
+
+    from ipsbook.methods.mst.data import FingerprintSet
+
+    rng = np.random.default_rng(0)
+    rss = np.where(rng.random((200, 40)) < 0.3, rng.uniform(-100, -30, (200, 40)), 100.0)
+    fs = FingerprintSet("toy", "train", rss, rng.normal(size=(200, 2)) * 10)
+    r = bench.training_flops("dnn", fs, 128)
+    body = 512 * 256 + 256 * 128 + 128 * 2
+    assert r["fingerprints"] == 200
+    assert r["flops_per_sample"] == 2 * (3 * body + 2 * 40 * 512)
+
+
 @needs_data
 def test_report_and_the_performance_page(bench, tiny, tmp_path):
     doc, out = tiny
