@@ -199,6 +199,8 @@ def test_report_and_the_performance_page(bench, tiny, tmp_path):
     captions = [c for c, _ in view.tables]
     assert any("Milliseconds per fingerprint" in c for c in captions)
     assert any("profiles' cost" in c for c in captions)
+    flops = next(t for c, t in view.tables if c.startswith("FLOPs of one"))
+    assert any(line.startswith("| `dnn` | ujiindoorloc |") for line in flops)
     ms_table = "\n".join(view.tables[0][1])
     assert "| standalone | `dnn` | ujiindoorloc | 64 |" in ms_table
     assert "t1 [samples/s]" in ms_table and "EPOCH_MS [ms]" in ms_table

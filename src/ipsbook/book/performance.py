@@ -373,6 +373,21 @@ def _mst_training(d: Mapping[str, Any]) -> View:
                  f"wall on {workers} workers [h]", "CPU-hours (EPOCH_MS)", "measured / stored",
                  "one GPU [h]", "cells not timed here (stored `EPOCH_MS` used)"), erows,
                 "lrrrrrrrl")))
+    fl = d.get("flops") or {}
+    if fl.get("by_model"):
+        sg = fl.get("sgemm") or {}
+        frows = [(f"`{m}`", escape(str(ds)), _num(r.get("flops_per_sample", 0) / 1e6),
+                  _num(r.get("achieved_gflop_per_s")),
+                  _num(None if r.get("fraction_of_sgemm") is None
+                       else 100 * r["fraction_of_sgemm"]))
+                 for m, by_ds in fl["by_model"].items() for ds, r in by_ds.items()]
+        view.tables.append((
+            ("FLOPs of one stand-alone training fingerprint (forward + backward, "
+             "`torch.utils.flop_counter`) and the rate the 1-thread epoch achieved, as a share of "
+             f"this machine's 1-thread sgemm ({_num(sg.get('gflop_per_s'))} GFLOP/s, "
+             "`torch.mm` of float32 matrices)"),
+            table(("model", "dataset", "MFLOP", "achieved [GFLOP/s]", "of sgemm [%]"), frows,
+                  "llrrr")))
     view.targets = _target_rows(d.get("targets"))
     return view
 
