@@ -303,7 +303,7 @@ out.figure(plots.constraint_figure(res.curves, caption=f"Expert Distilling ({PRO
 out.table(res.curves, "constraint_curves")
 diag = report.constraint_summary(res.curves)
 out.table(diag, "constraint_summary")
-display(Markdown(report.constraint_text(diag)))
+display(Markdown(report.constraint_text(diag, pairing=pairing)))
 report.shown(diag, ["dataset", "model", "variant", "sources", "fraction", "epochs", "J_MI_first",
                     "J_MI_last", "J_MI_no_information", "J_MI_gap", "share_J_MAE",
                     "share_J_Sim", "share_J_MI", "share_J_FI", "constraints_share"],

@@ -166,7 +166,8 @@ def constraint_figure(curves: pd.DataFrame, *, model: str = "DNN", caption: str 
     ``curves``: :attr:`.experiment.Results.curves`."""
     if curves.empty:
         raise ValueError("curves is empty: no distilling run was recorded")
-    cv = curves[(curves["model"] == model) & curves["variant"].isin(["+++", "++"])
+    cv = curves[(curves["model"] == model)
+                & (curves["variant"] == ("++" if model == "bAaT" else "+++"))
                 & (curves["fraction"] == 1.0) & curves["sources"].str.contains(" & ")]
     if cv.empty:
         raise ValueError(f"curves has no fully enhanced two-source run of {model!r}; models: "
