@@ -240,3 +240,54 @@ def test_constraint_figure_and_pairing_comparison():
     text = report.pairing_text(table)
     assert f"nearest: J_MI {none - 1.0:.3f} nats (N·ln 4 = {none:.3f})" in text
     assert "MAE 5.00 m" in text
+
+
+# --- the chapter's claims (verdicts.record_claims) -------------------------------------------
+
+
+class _Recorder:
+    """Stands in for the chapter's ClaimSet: records each call as (method, artefact, quantity,
+    and the interval or relation that decides it)."""
+
+    def __init__(self):
+        self.calls, self.defaults = [], {}
+
+    def protocol_defaults(self, **fields):
+        self.defaults.update(fields)
+
+    def difference(self, artefact, quantity, statement, iv, **kw):
+        self.calls.append(("difference", artefact, quantity, iv))
+
+    def value(self, artefact, quantity, paper_value, ours, **kw):
+        self.calls.append(("value", artefact, quantity, (paper_value, ours)))
+
+    def relation(self, artefact, quantity, statement, holds, ours, **kw):
+        self.calls.append(("relation", artefact, quantity, holds))
+
+    def not_comparable(self, artefact, quantity, statement, ours, reason, **kw):
+        self.calls.append(("not_comparable", artefact, quantity, reason))
+
+
+def test_record_claims_judges_uji_and_sets_the_stand_in_apart(errors):
+    from ipsbook.methods.mst import verdicts
+
+    tables = {"table1": report.table1(errors), "table2": report.table2(errors),
+              "table3": report.table3(errors), "table4": report.table4(errors)}
+    rec = _Recorder()
+    verdicts.record_claims(rec, errors, tables, report.p_below_10m(errors), profile="smoke",
+                           seed=0, sensitivity="scaled down")
+    assert {"data", "metric", "interval"} <= set(rec.defaults)
+    by = {(c[0], c[1], c[2]): c[3] for c in rec.calls}
+    # UJI: DNN+++ (errors 2, 8) against DNN (4, 12) by the paired interval, lower by 3 m
+    iv = by[("difference", "Table 1", "UJI: DNN+++ vs DNN (MAE)")]
+    assert iv.mean == pytest.approx(-3.0) and iv.hi < 0
+    # bAaT++ (11, 11) is worse than bAaT (10, 10): the interval lies above zero
+    assert by[("difference", "Table 1", "UJI: bAaT++ vs bAaT (MAE)")].lo > 0
+    assert by[("value", "Table 1", "UJI: MAE of DNN+++")] == (pytest.approx(11.98), 5.0)
+    # UJI-LIB stands in UTS's place: never judged
+    assert all(c[0] == "not_comparable" for c in rec.calls if c[2].startswith("UJI-LIB"))
+    assert any(c[2].startswith("UJI-LIB") for c in rec.calls)
+    # models not run are listed as such; Table 4 is judged over the partitions
+    assert ("not_comparable", "Table 1", "CNNLoc: its rows") in by
+    t4 = [c for c in rec.calls if c[1] == "Table 4" and c[0] == "difference"]
+    assert len(t4) == 1 and t4[0][3].mean == pytest.approx(-2.0)
