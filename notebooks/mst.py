@@ -284,10 +284,11 @@ report.shown(t2, ["dataset", "method", "J_Sim", "J_MI", "J_FI", "paper_MAE", "MA
 # ## Do the constraints act?
 #
 # A constraint can only shape the student through its gradient. During every distilling run we
-# record, per epoch, each term's epoch mean and — on the epoch's first batch, before its Adam
+# record, per epoch, each term's epoch mean and — on one batch in every 50 training steps (the
+# first batch of every UJI epoch, of every eighth or ninth Tampere epoch), before its Adam
 # step, without changing the training — the norm of the gradient of each *weighted* term
 # λ̄_t·J_t with respect to the student's parameters, as a share of the four norms' sum
-# (`distill.term_gradient_norms`). J_MI is drawn beside its no-information value N·ln 4: the
+# (`distill.term_gradient_norms`, `distill.diagnosed_epoch`). J_MI is drawn beside its no-information value N·ln 4: the
 # value the Jensen–Shannon bound takes, in expectation, when Ψθ cannot tell the joint pairs from
 # the shuffled ones. Two properties of the printed losses explain much of what follows: J_MI
 # has nothing to find in Algorithm 3's independent pairs (see the choices above), and eq. 11's
@@ -304,9 +305,10 @@ out.table(res.curves, "constraint_curves")
 diag = report.constraint_summary(res.curves)
 out.table(diag, "constraint_summary")
 display(Markdown(report.constraint_text(diag, pairing=pairing)))
-report.shown(diag, ["dataset", "model", "variant", "sources", "fraction", "epochs", "J_MI_first",
-                    "J_MI_last", "J_MI_no_information", "J_MI_gap", "share_J_MAE",
-                    "share_J_Sim", "share_J_MI", "share_J_FI", "constraints_share"],
+report.shown(diag, ["dataset", "model", "variant", "sources", "fraction", "epochs",
+                    "J_MI_first", "J_MI_last", "J_MI_no_information", "J_MI_gap", "shares_epoch",
+                    "share_J_MAE", "share_J_Sim", "share_J_MI", "share_J_FI",
+                    "constraints_share"],
              f"The constraints at the first and last epoch ({SEEDS_NOTE})", precision=4)
 
 # %% [markdown]

@@ -230,7 +230,7 @@ def test_loss_options_enter_the_digests_of_what_they_train():
             trains_with_j_sim = r.kind in ("expert", "distill")
             assert (_digest_of(r, other) != _digest_of(r, base)) == trains_with_j_sim, r.name
     # the pairing and the diagnostics belong to distilling only: experts keep their digests
-    for change in ({"pairing": "nearest"}, {"diagnostic_batches": 0}):
+    for change in ({"pairing": "nearest"}, {"diagnose_every": 0}):
         other = Settings.from_profile("quick", options=DistillOptions(**change))
         for r in runs:
             assert (_digest_of(r, other) != _digest_of(r, base)) == (r.kind == "distill"), r.name
@@ -241,8 +241,8 @@ def test_loss_options_enter_the_digests_of_what_they_train():
         DistillOptions(sim_mode="additive")
     with pytest.raises(ValueError, match="pairing='random'.*'row'.*'nearest'"):
         DistillOptions(pairing="random")
-    with pytest.raises(ValueError, match="diagnostic_batches"):
-        DistillOptions(diagnostic_batches=-1)
+    with pytest.raises(ValueError, match="diagnose_every"):
+        DistillOptions(diagnose_every=-1)
 
 
 def test_stop_rule_end_to_end_on_the_smoke_plan():

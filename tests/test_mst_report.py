@@ -291,3 +291,14 @@ def test_record_claims_judges_uji_and_sets_the_stand_in_apart(errors):
     assert ("not_comparable", "Table 1", "CNNLoc: its rows") in by
     t4 = [c for c in rec.calls if c[1] == "Table 4" and c[0] == "difference"]
     assert len(t4) == 1 and t4[0][3].mean == pytest.approx(-2.0)
+
+
+def test_constraint_summary_takes_the_shares_of_the_last_diagnosed_epoch():
+    none = 2 * np.log(4)
+    c = _curve_rows("Tampere", "+++", "UJI & UJI-LIB", mi_last=none, share_last=SHARE)
+    undiagnosed = (c["epoch"] == 3) & c["metric"].str.startswith("share_")
+    c.loc[undiagnosed, "value"] = np.nan  # epoch 3 was not diagnosed
+    row = report.constraint_summary(c).iloc[0]
+    assert row["shares_epoch"] == 2 and row["epochs"] == 3
+    assert row["share_J_MAE"] == pytest.approx(0.7) and row["constraints_share"] == pytest.approx(0.3)
+    assert row["J_MI_last"] == pytest.approx(none)  # the values themselves: the last epoch

@@ -23,6 +23,7 @@ from ipsbook.methods.mst.distill import (
     TERMS,
     DistillOptions,
     constraint_set,
+    diagnosed_epoch,
     distill,
     distilling_loss,
     distilling_terms,
@@ -502,15 +503,23 @@ def test_gradient_diagnostics_add_up_and_leave_training_unchanged(source):
     cfg = TrainConfig(epochs=2, lr=1e-3, **FAST)
     on, off = new_model(18, seed=1), new_model(18, seed=1)
     h_on = distill(on, tgt, [teacher, teacher], config=cfg, seed=0,
-                   options=DistillOptions(diagnostic_batches=2))
+                   options=DistillOptions(diagnose_every=1))
     h_off = distill(off, tgt, [teacher, teacher], config=cfg, seed=0,
-                    options=DistillOptions(diagnostic_batches=0))
+                    options=DistillOptions(diagnose_every=0))
     assert states_equal(on, off)
     assert h_on.metrics["loss"] == h_off.metrics["loss"]
     assert not any(k.startswith(("grad_", "share_")) for k in h_off.metrics)
     for e in range(2):
         shares = [h_on.metrics[f"share_{k}"][e] for k in TERMS]
         assert sum(shares) == pytest.approx(1.0) and all(0 < v < 1 for v in shares)
+    # the schedule: one diagnosed batch every `every` steps, counted across epochs
+    assert [diagnosed_epoch(e, 6, 50) for e in range(18)] == [
+        e in (0, 8, 16) for e in range(18)]  # steps 0-5, ..., 48-53: epoch 8, 96-101: 16
+    assert all(diagnosed_epoch(e, 156, 50) for e in range(5))  # UJI: every epoch
+    assert not any(diagnosed_epoch(e, 6, 0) for e in range(5))
+    sparse = distill(new_model(18, seed=1), tgt, [teacher], config=TrainConfig(
+        epochs=3, lr=1e-3, **FAST), seed=0, options=DistillOptions(diagnose_every=4))
+    assert [math.isnan(v) for v in sparse.metrics["grad_J_MAE"]] == [False, True, False]
     # J_MI of two teachers on Algorithm 3's independent pairs sits near 2 ln 4 from the start
     assert h_on.metrics["J_MI"][0] == pytest.approx(2 * math.log(4), abs=0.1)
     # the pairing switch trains differently (and runs)

@@ -81,6 +81,7 @@ __all__ = [
     "TERMS",
     "DistillOptions",
     "constraint_set",
+    "diagnosed_epoch",
     "distill",
     "distilling_loss",
     "distilling_terms",
@@ -131,9 +132,13 @@ class DistillOptions:
     each student row with the teacher's draw nearest to it in angle (the switch that lets the
     pairs depend on each other; see :func:`~.losses.expert_distilling_terms`).
     ``mi_hidden``/``mi_layers``: Ψθ's MLP (Deep InfoMax's two 512-unit layers).
-    ``diagnostic_batches``: on that many batches per epoch (the epoch's first ones) the gradient
-    norm of each weighted term with respect to the student's parameters is recorded (history
-    metrics ``grad_<term>``, see :func:`distill`); 0 = none. It does not change the training.
+    ``diagnose_every``: how often the gradient norm of each weighted term with respect to the
+    student's parameters is recorded (history metrics ``grad_<term>``, ``share_<term>``, see
+    :func:`distill`): on the first batch of every epoch that contains a multiple of this many
+    training steps (:func:`diagnosed_epoch`) — every epoch of a large set (UJI: 156 steps an
+    epoch), every few epochs of a small one (Tampere: 6), so the four extra backward passes of
+    a diagnosed batch cost a few per cent of any run; 0 = never. It does not change the
+    training.
     """
 
     margin: float = ALPHA
@@ -144,7 +149,7 @@ class DistillOptions:
     fi_normalize: Literal["sample", "none"] = "sample"
     mi_hidden: int = 512
     mi_layers: int = 2
-    diagnostic_batches: int = 1
+    diagnose_every: int = 50
 
     def __post_init__(self) -> None:
         check_sim_mode(self.sim_mode)
@@ -156,9 +161,20 @@ class DistillOptions:
             raise ValueError(f"negatives={self.negatives!r}: allowed are 'roll' and 'permute'")
         if self.fi_normalize not in ("sample", "none"):
             raise ValueError(f"fi_normalize={self.fi_normalize!r}: allowed are 'sample' and 'none'")
-        d = self.diagnostic_batches
+        d = self.diagnose_every
         if isinstance(d, bool) or not isinstance(d, int) or d < 0:
-            raise ValueError(f"diagnostic_batches={d!r} must be an integer >= 0")
+            raise ValueError(f"diagnose_every={d!r} must be an integer >= 0 (0 = never)")
+
+
+def diagnosed_epoch(epoch: int, steps: int, every: int) -> bool:
+    """Whether 0-based ``epoch`` of ``steps`` training steps is diagnosed when one batch in
+    ``every`` steps should be: the first epoch, and each epoch whose steps include a multiple of
+    ``every`` (counted from the start of training, so a resumed run diagnoses the same epochs).
+    ``every`` = 0: none."""
+    if every <= 0:
+        return False
+    # the epoch's steps are epoch·steps ... (epoch + 1)·steps − 1
+    return (epoch * steps - 1) // every < ((epoch + 1) * steps - 1) // every
 
 
 def _check_teachers(model: nn.Module, teachers: Sequence[Teacher]) -> list[Teacher]:
@@ -286,12 +302,12 @@ def distill(
     and the epoch means of each term in use (J_MAE in standardised units, J_MI the negative JSD
     bound summed over teachers, whose no-information value is
     :func:`~.losses.mi_no_information` of the number of teachers); with
-    ``options.diagnostic_batches`` > 0, per term ``grad_<term>`` — the norm of the gradient of
-    the weighted term λ̄_t·J_t with respect to the student's parameters
-    (:func:`term_gradient_norms`), averaged over the epoch's first ``diagnostic_batches``
-    batches, taken before that batch's Adam step — and ``share_<term>``, its share of the sum of
-    those norms (the shares of an epoch add up to 1). ``history.samples_per_s``: target
-    fingerprints per second (diagnostics included).
+    ``options.diagnose_every`` > 0, per term ``grad_<term>`` — the norm of the gradient of the
+    weighted term λ̄_t·J_t with respect to the student's parameters
+    (:func:`term_gradient_norms`) on the epoch's first batch, taken before that batch's Adam
+    step — and ``share_<term>``, its share of the sum of those norms (the shares of an epoch
+    add up to 1); NaN in the epochs :func:`diagnosed_epoch` skips. ``history.samples_per_s``:
+    target fingerprints per second (diagnostics included).
 
     Raises:
         ValueError: a target set with another number of anchors than the model's; λ of the
@@ -356,8 +372,9 @@ def distill(
             if estimator is not None:
                 estimator.train()
             acc = {k: torch.zeros((), device=dev) for k in ["loss", *used]}
-            grads = {k: 0.0 for k in used}
-            n_diag = 0
+            # len(hist.epoch_s) is this epoch's 0-based index, also after a resume
+            diagnose = diagnosed_epoch(len(hist.epoch_s), steps, options.diagnose_every)
+            norms: dict[str, float] = {}
             for s in range(steps):
                 idx = order[s * B : (s + 1) * B]
                 if flags["mi"] and len(idx) < 2:
@@ -373,10 +390,8 @@ def distill(
                     amp=config.amp,
                 )
                 loss = distilling_loss(terms, lambdas)
-                if n_diag < options.diagnostic_batches:
-                    for k, g in term_gradient_norms(terms, w_of, student_params).items():
-                        grads[k] += g
-                    n_diag += 1
+                if diagnose and not norms:
+                    norms = term_gradient_norms(terms, w_of, student_params)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -384,10 +399,10 @@ def distill(
                 for k in used:
                     acc[k] += terms[k].detach() * len(idx)
             out = {k: float(v) / n for k, v in acc.items()}
-            if n_diag:
-                norms = {k: g / n_diag for k, g in grads.items()}
+            if options.diagnose_every:  # the same keys every epoch: NaN where not diagnosed
                 total = sum(norms.values())
-                for k, g in norms.items():
+                for k in used:
+                    g = norms.get(k, float("nan"))
                     out[f"grad_{k}"] = g
                     out[f"share_{k}"] = g / total if total > 0 else float("nan")
             return out

@@ -182,11 +182,11 @@ def constraint_figure(curves: pd.DataFrame, *, model: str = "DNN", caption: str 
         for i, t in enumerate(_TERMS):
             colour = plotting.PALETTE[i]
             if t in mean.index.get_level_values(0):
-                v = mean.loc[t]
+                v = mean.loc[t].dropna()
                 row[0].plot(v.index, np.maximum(v.to_numpy(), tiny), "-o", ms=2.5, color=colour,
                             label=t)
             if f"share_{t}" in mean.index.get_level_values(0):
-                v = mean.loc[f"share_{t}"]
+                v = mean.loc[f"share_{t}"].dropna()  # the diagnosed epochs only
                 row[1].plot(v.index, np.maximum(v.to_numpy(), tiny), "-o", ms=2.5, color=colour,
                             label=t)
         none = float(here["J_MI_no_information"].iloc[0])

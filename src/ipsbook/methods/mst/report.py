@@ -182,6 +182,7 @@ HEADERS: dict[str, str] = {
     "J_MI_gap": "J_MI below N·ln 4 [nats]", "J_MI_first": "J_MI first epoch [nats]",
     "J_MI_last": "J_MI last epoch [nats]", "J_Sim_last": "J_Sim last epoch",
     "constraints_share": "constraints' gradient share", "share_J_MAE": "J_MAE share",
+    "shares_epoch": "shares at epoch",
     "share_J_Sim": "J_Sim share", "share_J_MI": "J_MI share", "share_J_FI": "J_FI share",
 }
 """Readable headers (with units) for the columns of the tables above."""
@@ -347,8 +348,9 @@ def constraint_summary(curves: pd.DataFrame) -> pd.DataFrame:
     partitions are rows of their own; seeds and partitions averaged): each term's value at
     the first and the last epoch, J_MI's last value against its no-information value N·ln 4
     (``J_MI_gap``: how far below it J_MI ended, in nats; about 0 or negative = the critic found
-    no information), each term's share of the gradient norm at the last epoch, and the three
-    constraints' share together (``constraints_share``). ``curves``:
+    no information), each term's share of the gradient norm at the last diagnosed epoch
+    (``shares_epoch``), and the three constraints' share together (``constraints_share``).
+    ``curves``:
     :attr:`.experiment.Results.curves`."""
     if curves.empty:
         raise ValueError("curves is empty: no distilling run was recorded")
@@ -356,11 +358,17 @@ def constraint_summary(curves: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for key, g in curves.groupby(keys, sort=False):
         last_epoch = int(g["epoch"].max())
-        first = g[g["epoch"] == 1].groupby("metric")["value"].mean()
-        last = g[g["epoch"] == last_epoch].groupby("metric")["value"].mean()
+        # per metric and epoch, the mean over seeds; then each metric's first and last finite
+        # value (the gradient shares exist only in the diagnosed epochs, distill.diagnosed_epoch)
+        per = g.groupby(["metric", "epoch"])["value"].mean().dropna()
+        first = per.groupby(level="metric").first()
+        last = per.groupby(level="metric").last()
+        shares_at = per[per.index.get_level_values("metric").str.startswith("share_")]
         row: dict[str, Any] = dict(zip(keys, key, strict=True))
         row["seeds"] = int(g["seed"].nunique())
         row["epochs"] = last_epoch
+        row["shares_epoch"] = (int(shares_at.index.get_level_values("epoch").max())
+                               if len(shares_at) else np.nan)
         for t in _TERMS:
             if t in last:
                 row[f"{t}_first"], row[f"{t}_last"] = first.get(t, np.nan), last[t]
@@ -392,8 +400,8 @@ def constraint_text(summary: pd.DataFrame, *, gap_nats: float = 0.05,
     share = full["constraints_share"]
     parts = [(f"Over the {len(full)} fully enhanced two-source rows, the three constraints "
               f"together carry {100 * share.min():.1f}–{100 * share.max():.1f} % (median "
-              f"{100 * share.median():.1f} %) of the gradient norm at the last epoch; J_MAE the "
-              "rest.")]
+              f"{100 * share.median():.1f} %) of the gradient norm at the last diagnosed epoch; "
+              "J_MAE the rest.")]
     if len(mi):
         parts.append(
             f"J_MI ended within {gap_nats} nats of its no-information value N·ln 4 in "
@@ -411,7 +419,8 @@ def pairing_comparison(results: dict[str, Any], *, model: str = "DNN") -> pd.Dat
     """The pairing switch (:class:`.distill.DistillOptions` ``pairing``) side by side: for each
     label (a pairing) and its :class:`.experiment.Results`, per target the fully enhanced
     two-source ``model``'s J_MI at the last epoch against N·ln 4, the constraints' share of the
-    gradient norm at the last epoch, and the test MAE (m) of Table 1's row (seeds pooled)."""
+    gradient norm at the last diagnosed epoch, and the test MAE (m) of Table 1's row (seeds
+    pooled)."""
     rows = []
     variant = "++" if model == "bAaT" else "+++"
     for label, res in results.items():
