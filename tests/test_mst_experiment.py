@@ -188,7 +188,7 @@ def test_stop_rule_enters_configs_and_digests_only_when_set():
         Run("expert", "dnn", "tampere"): "cc0c97279f9f694c",
         Run("standalone", "dnn", "tampere", fraction=0.1, partition=0): "98c7757fb695033b",
         Run("distill", "cnnloc", "ujiindoorloc", ("uji-lib", "tampere"),
-            flags=(True, True, True)): "798c38a852e83284",
+            flags=(True, True, True)): "eaf67e6c47eedef1",
         Run("sequential", "dnn", "uji-lib", ("ujiindoorloc", "tampere")): "2bf499ee2a1b5739",
     }
     for run, digest in pinned.items():
