@@ -22,7 +22,7 @@ from ipsbook.methods.dml.train import (
     pair_spearman,
     train_embedding,
 )
-from ipsbook.models import EmbeddingMLP
+from ipsbook.models.dml import EmbeddingMLP
 
 # --- the log-ratio loss -----------------------------------------------------------------------
 

@@ -66,3 +66,15 @@ def test_the_machinery_lives_in_one_subpackage():
     assert machinery & top == set(), f"machinery outside ipsbook.book: {sorted(machinery & top)}"
     inside = {p.stem for p in BOOK.glob("*.py")} | {p.name for p in BOOK.iterdir() if p.is_dir()}
     assert machinery <= inside
+
+
+def test_models_package_imports_no_network():
+    """A chapter that uses one network must not depend on the others' code (the runner's
+    staleness check rests on the modules a kernel imported)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, ipsbook.models; "
+            "print(sorted(m for m in sys.modules if m.startswith('ipsbook.models.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

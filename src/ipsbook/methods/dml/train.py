@@ -206,7 +206,7 @@ def train_embedding(
     stop: StopRule | dict[str, Any] | None = None,
     stop_groups: Sequence[Any] | None = None,
 ) -> tuple[EmbeddingMLP, TrainHistory]:
-    """Train an :class:`~ipsbook.models.EmbeddingMLP` on fingerprints ``X`` and ``positions``.
+    """Train an :class:`~ipsbook.models.dml.EmbeddingMLP` on fingerprints ``X`` and ``positions``.
 
     Parameters
     ----------
