@@ -381,7 +381,7 @@ def test_smoke_profile_end_to_end(tmp_path):
         assert not any("UTS" in x for x in _strings(frame))
     assert "UJI-LIB" in _strings(e)
     # the artefacts make a second call read instead of train, with the same numbers
-    assert any(tmp_path.glob("experts/*/teacher.pt")) and any(tmp_path.glob("runs/*/errors.npz"))
+    assert any(tmp_path.glob("code-*/experts/*/teacher.pt")) and any(tmp_path.glob("code-*/runs/*/errors.npz"))
     again = run_all(s, ["table1"], artefacts_dir=tmp_path, progress=False)
     pd.testing.assert_frame_equal(again.errors, res.table("table1"), check_exact=True)
     assert estimate(s)["seconds"].gt(0).all()
@@ -436,6 +436,31 @@ def test_every_fresh_cnnloc_is_pretrained_in_table1(tmp_path):
         assert sorted(sae) == sorted(f"{kind} sae pre-training: {d}"
                                      for d in ("UJI", "UJI-LIB", "Tampere"))
     assert (tr.loc[tr.phase.str.contains("sae"), "epochs"] == 1).all()
-    assert any(tmp_path.glob("experts/*/sae.ckpt")) and any(tmp_path.glob("runs/*/transfer/*sae*"))
+    assert any(tmp_path.glob("code-*/experts/*/sae.ckpt")) and any(tmp_path.glob("code-*/runs/*/transfer/*sae*"))
     again = run_all(s, ["table1"], artefacts_dir=tmp_path, knn=False, progress=False)
     pd.testing.assert_frame_equal(again.errors, res.errors, check_exact=True)
+
+
+def test_store_folder_follows_the_training_code(tmp_path, monkeypatch):
+    """An artefact trained by other code is never reused: the store's folder names the digest
+    of the modules that decide the numbers, and an edit to one of them changes it."""
+    import inspect
+
+    s = Settings.from_profile("smoke")
+    store = ex._Store(tmp_path, s)
+    run = Run("expert", "dnn", "tampere")
+    before = store.folder(run)
+    assert before.parent.parent.name == f"code-{ex.code_digest()}"
+    real = inspect.getsource
+
+    def edited(obj):
+        text = real(obj)
+        return text + "\n# edited" if getattr(obj, "__name__", "") == "ipsbook.methods.mst.losses" else text
+
+    ex.code_digest.cache_clear()
+    monkeypatch.setattr(inspect, "getsource", edited)
+    try:
+        after = store.folder(run)
+    finally:
+        ex.code_digest.cache_clear()
+    assert after != before and after.name == before.name

@@ -164,6 +164,7 @@ fingerprints x ms, plus evaluation and the teachers' forward pass).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -208,6 +209,8 @@ from .train import (
 from .transfer import ENCODERS, SHARED, collective_transfer, sequential_transfer
 
 __all__ = [
+    "CODE_MODULES",
+    "code_digest",
     "CACHE_VERSION",
     "EPOCH_MS",
     "FULL_SIZES",
@@ -802,6 +805,31 @@ def _definition(run: Run, s: Settings) -> dict[str, Any]:
 
 # --- storage ----------------------------------------------------------------------------------
 
+#: The modules whose code decides a stored artefact's numbers (networks, losses, training loops,
+#: data preparation, early stopping). Their source enters the store's folder name, so an edit to
+#: any of them starts a fresh store instead of reusing experts trained by other code (a reference
+#: run resumed in a later session must not mix the two). This module's own orchestration is
+#: covered by :data:`CACHE_VERSION`, so that a change of wording here keeps hours of training.
+CODE_MODULES: tuple[str, ...] = (
+    "ipsbook.models.fingerprint", "ipsbook.methods.mst.data", "ipsbook.methods.mst.losses",
+    "ipsbook.methods.mst.distill", "ipsbook.methods.mst.teachers", "ipsbook.methods.mst.train",
+    "ipsbook.methods.mst.transfer", "ipsbook.methods.mst.knn", "ipsbook.training",
+    "ipsbook.torchutil",
+)
+
+
+@functools.cache
+def code_digest() -> str:
+    """sha1 (16 hex) of the source of :data:`CODE_MODULES`."""
+    import importlib
+    import inspect
+
+    h = hashlib.sha1()
+    for name in CODE_MODULES:
+        h.update(name.encode() + b"\0" + inspect.getsource(importlib.import_module(name)).encode())
+    return h.hexdigest()[:16]
+
+
 
 class _Store:
     """Experts and run results: in memory, and under ``root`` when given (atomic writes)."""
@@ -815,7 +843,8 @@ class _Store:
         if self.root is None:
             return None
         sub = "experts" if run.kind == "expert" else "runs"
-        return self.root / sub / f"{run.name}-{_digest(_definition(run, self.s))}"
+        name = f"{run.name}-{_digest(_definition(run, self.s))}"
+        return self.root / f"code-{code_digest()}" / sub / name
 
     def checkpoint(self, run: Run, what: str) -> Checkpoint | None:
         f = self.folder(run)
