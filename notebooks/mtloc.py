@@ -295,7 +295,8 @@ out.table(report.wifi_reading_table(C_), "wifi_null_vs_held")
 # The same test samples located by a Wi-Fi kNN (reading the held latest scan, as a
 # fingerprinting system holds its last fix), by PDR (steps from the accelerometer, heading from
 # the rotation vector, step length and heading offset fitted on the traces holding training
-# samples) **started at the true position**, and by a Kalman filter over the same PDR steps with
+# samples — under the walked protocol every trace, so these two constants also see the waypoints
+# of its test blocks) **started at the true position**, and by a Kalman filter over the same PDR steps with
 # the kNN's fixes at each new scan (`ipsbook.methods.mtloc.fusion`; its fix noise is the kNN's
 # validation error), started there too. The kNN comes twice: raw dBm with the Euclidean distance,
 # and with the representation and distance of paper A's study ({ref}`dml`) chosen on validation.
