@@ -2,8 +2,9 @@
 
 Everything runs on the CPU (``device="cpu"``) on the ms-ilc2020 traces, with the chapter's
 settings (``experiment.Settings()``: 8:5:1 split by trace, AP vocabulary from the training
-traces with ``min_scans=10``, magnitude IMU and magnetometer channels, ``wifi_mode="latest"``,
-floor -110 dBm). Four parts:
+traces with ``min_scans=10``, magnitude IMU and magnetometer channels,
+``wifi_mode="at_scan"`` (Table II's "null" when no new scan arrived), floor -110 dBm). Four
+parts:
 
 1. **Data**: wall time of ``ilc.load_site`` for both sites (first call: parse and checksum, the
    cache cleared before), of ``ap_vocabulary`` and of ``build_samples`` for site2's training
