@@ -106,7 +106,7 @@ def _train(model: nn.Module, forward, batches, seed: int) -> list[float]:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        out.append(float(loss))
+        out.append(loss.item())
     return out
 
 
