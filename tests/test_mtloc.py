@@ -462,7 +462,7 @@ def test_run_all_gives_the_same_numbers_in_parallel_and_in_order() -> None:
     # every model, every split, and the baselines are there
     e = seq[0].errors
     assert set(e.model) == {"scratch", "transfer", "finetune", "scratch-latest", "wifi-knn",
-                            "wifi-knn-raw", "pdr", "wifi-pdr-kf", "coverage"}
+                            "wifi-knn-raw", "pdr", "wifi-pdr-kf", "coverage", "mean-position"}
     # the MTLoc models are also scored on the samples they were fitted on (the generalisation
     # gap); the baselines only on validation and test
     assert set(e[e.split == "train"].model) == {"scratch", "transfer", "finetune",

@@ -14,9 +14,10 @@ D = "a→b, walked"
 RATES = (0.0, 0.125, 0.625, 1.0)
 
 
-def _collected(lstm_factor: float, n_seeds: int = 5) -> report.Collected:
+def _collected(lstm_factor: float, n_seeds: int = 5, mtloc_factor: float = 0.2) -> report.Collected:
     """Five seeds; fine-tuned 100 % clearly best, scratch worst; the pre-trained LSTM errs
-    ``lstm_factor`` times the mean-position predictor on its validation windows."""
+    ``lstm_factor`` times the mean-position predictor on its validation windows, and MTLoc
+    fine-tuned on 100 % ``mtloc_factor`` times the target's mean training position."""
     rng = np.random.default_rng(0)
     base = {("scratch", 1.0): 6.0, ("transfer", 0.0): 5.0, ("finetune", 0.125): 4.5,
             ("finetune", 0.625): 3.2, ("finetune", 1.0): 3.0}
@@ -33,6 +34,12 @@ def _collected(lstm_factor: float, n_seeds: int = 5) -> report.Collected:
                                           "modality": mod, "error_m": np.abs(
                                               rng.normal(mu + extra, 0.3, 50)),
                                           "dist_m": rng.uniform(0, 30, 50)}))
+        e_const = rng.uniform(10, 30, 60)
+        for m, e in (("mean-position", e_const),
+                     ("finetune", mtloc_factor * e_const + np.abs(rng.normal(0, 0.3, 60)))):
+            rows.append(pd.DataFrame({"direction": D, "seed": seed, "model": m, "rate": 1.0,
+                                      "split": "validation", "error_m": e,
+                                      "dist_m": rng.uniform(0, 30, 60)}))
         e_mean = rng.uniform(10, 30, 400)
         pre.append(pd.DataFrame({"direction": D, "seed": seed,
                                  "group": [f"{seed}|{i // 100}" for i in range(400)],
@@ -102,3 +109,19 @@ def test_by_coverage_bins_the_errors_by_distance() -> None:
     assert np.isnan(t.loc["m", "1–2 m"])
     share = t.loc["share of samples [%]"]
     assert share[[c for c in t.columns if c.endswith("m")]].sum() == pytest.approx(100, abs=1)
+
+
+def test_no_claim_about_mtloc_is_judged_where_it_learned_no_position() -> None:
+    """MTLoc no better than the target's mean training position: every claim about its variants
+    (rates, transfer, modalities) is not comparable with that reason, not a verdict."""
+    learned = _claims(_collected(lstm_factor=0.5))
+    assert report.position_gate(_collected(lstm_factor=0.5), D).passed
+    c = _collected(lstm_factor=0.5, mtloc_factor=1.0)
+    assert not report.position_gate(c, D).passed
+    cs = _claims(c)
+    judged = [x for x in cs.claims if "fine-tuned 100%" not in x.quantity
+              and "wiped, average" not in x.quantity and "within 3 m" not in x.quantity]
+    assert judged and all(x.status == NOT_COMPARABLE for x in judged)
+    assert all(report.MTLOC_NO_POSITION in x.reason for x in judged)
+    # the same claims are decided when MTLoc did learn
+    assert any(x.status != NOT_COMPARABLE for x in learned.claims)

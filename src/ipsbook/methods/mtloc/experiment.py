@@ -320,6 +320,12 @@ def _run_direction(source: str, target: str, seed: int, settings: Settings,
 
     errors: list[pd.DataFrame] = []
     training: list[dict[str, Any]] = []
+    # the reference every position regressor on the target must beat: its mean training
+    # position (report.position_gate judges MTLoc against it on the validation samples)
+    const_t = np.asarray(tgt["train"].pos, np.float64).mean(axis=0)
+    for k in ("validation", "test"):
+        e_k = np.linalg.norm(np.asarray(tgt[k].pos, np.float64) - const_t, axis=1)
+        errors.append(_frame(direction, seed, "mean-position", 1.0, k, e_k, dist[k]))
 
     def record(model_name: str, rate: float, model: Any, trained_on: Any,
                sets: dict[str, Any] = tgt) -> None:
