@@ -99,3 +99,16 @@ def pytest_collectstart(collector):
             *collector.skip_compare, "stderr", "text/html", "application/javascript",
             "image/svg+xml", "application/vnd.jupyter.widget-view+json",
         )
+
+
+def need_mst_data() -> None:
+    """Skip (with the reason) when paper C's datasets are not available here."""
+    from ipsbook.data import DataFileMissing
+    from ipsbook.methods.mst import data
+
+    try:
+        for d in data.DATASETS:
+            data.load(d, "train")
+            data.load(d, "test")
+    except (DataFileMissing, FileNotFoundError) as exc:
+        pytest.skip(f"paper C's datasets not available: {exc}")

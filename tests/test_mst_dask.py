@@ -11,7 +11,8 @@ distributed = pytest.importorskip(
     "distributed", reason="dask.distributed is not installed: the Dask path cannot be tested"
 )
 
-from ipsbook.methods.mst import data
+from conftest import need_mst_data
+
 from ipsbook.methods.mst.experiment import Settings, run_all
 
 TINY = {
@@ -23,19 +24,8 @@ TINY = {
 }
 
 
-def _need_data() -> None:
-    from ipsbook.data import DataFileMissing
-
-    try:
-        for d in data.DATASETS:
-            data.load(d, "train")
-            data.load(d, "test")
-    except (DataFileMissing, FileNotFoundError) as exc:
-        pytest.skip(f"paper C's datasets not available: {exc}")
-
-
 def test_runs_on_a_dask_cluster_equal_the_local_pool(tmp_path) -> None:
-    _need_data()
+    need_mst_data()
     s = Settings.from_profile("smoke", **TINY)
     local = run_all(s, ["table1"], workers=1, knn=False, progress=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

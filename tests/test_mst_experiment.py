@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import need_mst_data
 
 from ipsbook import profiles
 from ipsbook.methods.mst import data
@@ -29,17 +30,6 @@ ERROR_COLUMNS = [
     "partition", "n_train", "sample", "error_m",
 ]
 SUMMARY_COLUMNS = ["MAE", "p75", "p95", "p_below_10m", "n", "gain_pct"]
-
-
-def _need_data() -> None:
-    from ipsbook.data import DataFileMissing
-
-    try:
-        for d in data.DATASETS:
-            data.load(d, "train")
-            data.load(d, "test")
-    except (DataFileMissing, FileNotFoundError) as exc:
-        pytest.skip(f"paper C's datasets not available: {exc}")
 
 
 def _strings(frame: pd.DataFrame) -> set[str]:
@@ -246,7 +236,7 @@ def test_loss_options_enter_the_digests_of_what_they_train():
 
 
 def test_stop_rule_end_to_end_on_the_smoke_plan():
-    _need_data()
+    need_mst_data()
     from ipsbook.methods.mst.train import STOP_SUMMARY_KEYS
 
     rule = {"patience": 2, "lr_patience": 1, "min_delta": 0.01, "val_fraction": 0.25}
@@ -328,7 +318,7 @@ def test_uts_without_its_files_says_where_to_put_them():
 
 
 def test_smoke_profile_end_to_end(tmp_path):
-    _need_data()
+    need_mst_data()
     s = Settings.from_profile("smoke")
     res = run_all(s, artefacts_dir=tmp_path, progress=False)
     e = res.errors
@@ -388,7 +378,7 @@ def test_smoke_profile_end_to_end(tmp_path):
 
 
 def test_same_numbers_with_one_and_two_workers(tmp_path):
-    _need_data()
+    need_mst_data()
     s = Settings.from_profile("smoke", **TINY)
     one = run_all(s, ["table1", "table4"], workers=1, progress=False)
     two = run_all(s, ["table1", "table4"], workers=2, artefacts_dir=tmp_path, progress=False)
@@ -397,7 +387,7 @@ def test_same_numbers_with_one_and_two_workers(tmp_path):
 
 
 def test_cnnloc_runs_pretrain_their_sae_and_zero_epochs_is_the_old_behaviour():
-    _need_data()
+    need_mst_data()
     from ipsbook.methods.mst.train import evaluate, train_specialised
     from ipsbook.torchutil import torch_session
 
@@ -423,7 +413,7 @@ def test_cnnloc_runs_pretrain_their_sae_and_zero_epochs_is_the_old_behaviour():
 
 
 def test_every_fresh_cnnloc_is_pretrained_in_table1(tmp_path):
-    _need_data()
+    need_mst_data()
     s = Settings.from_profile("smoke", models={"table1": ("cnnloc",)},
                               transfer_models=("cnnloc",), **TINY)
     res = run_all(s, ["table1"], artefacts_dir=tmp_path, knn=False, progress=False)
