@@ -105,6 +105,33 @@ def test_plan_shares_runs_across_tables_and_labels_rows():
             "k=3", "k=4", "k=5"}
 
 
+def test_seed_limits_cut_seeds_per_table_model_and_transfer_rows():
+    s = Settings.from_profile("paper", seeds=(0, 1, 2),
+                              seed_limits={"table2": 1, "baat": 2, "transfer": 1})
+    rows = plan(s)
+
+    def seeds(table, model, variant):
+        return sorted({r.seed for r in rows if (r.table, r.dataset, r.model, r.variant)
+                       == (table, "tampere", model, variant)})
+
+    assert seeds("table1", "dnn", "stand-alone") == [0, 1, 2]
+    assert seeds("table1", "dnn", "+++") == [0, 1, 2]
+    assert seeds("table1", "dnn", "*") == seeds("table1", "dnn", "**") == [0]
+    assert seeds("table1", "baat", "++") == [0, 1]
+    assert seeds("table2", "dnn", "+") == [0]  # the table's limit
+    assert seeds("table2", "baat", "+") == [0]  # the smaller of the two limits
+    assert seeds("table3", "cnnloc", "†") == [0, 1, 2]
+    # kNN rows only for the seeds some network of the table ran
+    assert seeds("table2", "knn", "k=3") == [0] and seeds("table1", "knn", "k=3") == [0, 1, 2]
+    assert s.seeds_of("table1", "bAaT") == (0, 1)
+    # without limits: every seed everywhere
+    assert Settings(seeds=(0, 1)).seeds_of("table2", "dnn", "*") == (0, 1)
+    for bad, match in (({"table9": 1}, "table9"), ({"dnn": 0}, "seed_limits"),
+                       ({"dnn": 1.5}, "seed_limits")):
+        with pytest.raises(ValueError, match=match):
+            Settings(seeds=(0, 1), seed_limits=bad)
+
+
 def test_profiles_sizes():
     paper = Settings.from_profile("paper")
     assert (paper.epochs["ujiindoorloc"], paper.lr["ujiindoorloc"]) == (500, 1e-3)

@@ -397,7 +397,9 @@ class Settings:
     paper profile 40, their ``epoch_sae``; 0 = none; the other networks have no SAE and ignore
     it). ``max_train`` / ``max_test``: at most that many fingerprints per set (a
     seeded random subset; None = all), applied to Table 4's partitions too. ``seeds``: runs of
-    Tables 1-3; ``partitions``: Table 4's partition seeds; ``fractions``: Table 4's shares of
+    Tables 1-3; ``seed_limits``: at most that many of them (the first) for a table or a model
+    named as key, or for Table 1's ``*`` / ``**`` rows under ``"transfer"`` (e.g.
+    ``{"table2": 1, "baat": 1, "transfer": 1}``; :meth:`seeds_of`); ``partitions``: Table 4's partition seeds; ``fractions``: Table 4's shares of
     each target's training set. ``lambdas``: λ1..λ4 (eq. 12). ``num_threads``: torch threads per
     run; ``device``: None = CUDA when available. ``stop``: converged training (a
     :class:`ipsbook.training.StopRule` or its fields as a mapping; the ``full`` profile's; see
@@ -421,6 +423,7 @@ class Settings:
     max_train: Mapping[str, int | None] = field(default_factory=dict)
     max_test: Mapping[str, int | None] = field(default_factory=dict)
     seeds: tuple[int, ...] = (0,)
+    seed_limits: Mapping[str, int] = field(default_factory=dict)
     partitions: tuple[int, ...] = data.PARTITION_SEEDS
     fractions: Mapping[str, tuple[float, ...]] = field(
         default_factory=lambda: {"ujiindoorloc": (0.01, 0.1), "uji-lib": (0.1,), "tampere": (0.1,),
@@ -480,6 +483,18 @@ class Settings:
                 raise ValueError(f"{name} has no value for {missing}")
         _pos_float("teacher_lr", self.teacher_lr)
         object.__setattr__(self, "seeds", _seeds("seeds", self.seeds))
+        if not isinstance(self.seed_limits, Mapping):
+            raise TypeError("seed_limits must map a table or model name to a count of seeds")
+        limits = {}
+        for key, n in dict(self.seed_limits).items():
+            name = key.lower() if isinstance(key, str) else key
+            if name not in (*TABLES, "transfer", *MODELS):
+                raise ValueError(f"seed_limits: unknown key {key!r}; allowed: a table "
+                                 f"({', '.join(TABLES)}), a model ({', '.join(MODELS)}) or "
+                                 "'transfer' (Table 1's * and ** rows)")
+            _pos_int(f"seed_limits[{key!r}]", n)
+            limits[name] = int(n)
+        object.__setattr__(self, "seed_limits", limits)
         object.__setattr__(self, "partitions", _seeds("partitions", self.partitions))
         lambdas = tuple(self.lambdas) if isinstance(self.lambdas, (tuple, list)) else self.lambdas
         normalise_lambdas(lambdas)  # ValueError: not 4 finite non-negative numbers
@@ -550,6 +565,14 @@ class Settings:
         epochs = self.partition_epochs.get(d, self.epochs[d]) if partition >= 0 else self.epochs[d]
         return TrainConfig(epochs=epochs, lr=self.lr[d], num_threads=self.num_threads,
                            device=self.device, restore_best=False, stop=self.stop)
+
+    def seeds_of(self, table: str, model: str, variant: str = "") -> tuple[int, ...]:
+        """The seeds of ``model``'s ``variant`` rows in ``table`` (Tables 1-3): the first n of
+        ``seeds``, n the smallest of ``seed_limits[table]``, ``seed_limits[model]`` and, for
+        Table 1's transfer baselines ``*`` / ``**``, ``seed_limits["transfer"]`` (absent: all)."""
+        keys = [table, _model(model)] + (["transfer"] if variant in ("*", "**") else [])
+        n = min(self.seed_limits.get(k, len(self.seeds)) for k in keys)
+        return self.seeds[:n]
 
     def sae(self, model: str, dataset: str) -> int:
         """SAE pre-training epochs of a fresh ``model`` on ``dataset``: ``sae_epochs`` for the
@@ -668,6 +691,8 @@ def plan(settings: Settings, tables: Iterable[str] = TABLES, *, knn: bool = True
                 common = {"fraction": fraction, "partition": partition, "seed": seed}
                 tseed = s.seeds[0] if table == "table4" else seed
                 for m in models:
+                    if partition < 0 and seed not in s.seeds_of(table, m):
+                        continue
                     full = _flags("+++")
                     if m == "baat":
                         full = (True, True, False)
@@ -676,8 +701,9 @@ def plan(settings: Settings, tables: Iterable[str] = TABLES, *, knn: bool = True
                             "fraction": fraction, "partition": partition}
                     for variant in VARIANTS[table]:
                         if (table == "table1" and variant in ("*", "**")
-                                and s.transfer_models is not None
-                                and m not in s.transfer_models):
+                                and ((s.transfer_models is not None
+                                      and m not in s.transfer_models)
+                                     or seed not in s.seeds_of(table, m, variant))):
                             continue
                         if variant == "stand-alone":
                             run = (Run("expert", m, target, seed=seed) if partition < 0 else
@@ -698,7 +724,7 @@ def plan(settings: Settings, tables: Iterable[str] = TABLES, *, knn: bool = True
                         label = full_variant(m) if (variant == "+++" and table != "table2") \
                             else variant
                         rows.append(Row(table, target, m, label, run, **common))
-                if knn and models:
+                if knn and any(partition >= 0 or seed in s.seeds_of(table, m) for m in models):
                     run = Run("knn", "knn", target, seed=0, fraction=fraction,
                               partition=partition)
                     rows += [Row(table, target, "knn", f"k={k}", run, f"k={k}", **common)

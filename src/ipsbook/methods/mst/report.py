@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import data, paper
-from .experiment import Settings, estimate, partition_stats, summarise
+from .experiment import MODEL_LABELS, Settings, estimate, partition_stats, summarise
 
 __all__ = [
     "HEADERS",
@@ -415,19 +415,38 @@ def constraint_text(summary: pd.DataFrame, *, gap_nats: float = 0.05,
     return " ".join(parts)
 
 
-def pairing_comparison(results: dict[str, Any], *, model: str = "DNN") -> pd.DataFrame:
+def seeds_note(settings: Settings) -> str:
+    """How many seeds the rows of Tables 1-3 have, in words: "3 seeds" or, with
+    ``Settings.seed_limits``, e.g. "3 seeds; 1 for Table 2, Table 3, BayesCNN, bAaT, Table 1's
+    * and **"."""
+    n = len(settings.seeds)
+    text = f"{n} seed{'s' if n != 1 else ''}"
+    by_count: dict[int, list[str]] = {}
+    for key, k in settings.seed_limits.items():
+        if k < n:
+            name = ("Table 1's * and **" if key == "transfer" else
+                    f"Table {key[-1]}" if key.startswith("table") else MODEL_LABELS.get(key, key))
+            by_count.setdefault(k, []).append(name)
+    return "; ".join([text] + [f"{k} for {', '.join(v)}" for k, v in sorted(by_count.items())])
+
+
+def pairing_comparison(results: dict[str, Any], *, model: str = "DNN",
+                       seeds: Sequence[int] | None = None) -> pd.DataFrame:
     """The pairing switch (:class:`.distill.DistillOptions` ``pairing``) side by side: for each
     label (a pairing) and its :class:`.experiment.Results`, per target the fully enhanced
     two-source ``model``'s J_MI at the last epoch against N·ln 4, the constraints' share of the
     gradient norm at the last diagnosed epoch, and the test MAE (m) of Table 1's row (seeds
-    pooled)."""
+    pooled; ``seeds``: only these, so that results run with different seeds compare alike)."""
     rows = []
     variant = "++" if model == "bAaT" else "+++"
     for label, res in results.items():
-        summ = constraint_summary(res.curves)
+        curves, e = res.curves, res.errors
+        if seeds is not None:
+            curves = curves[curves["seed"].isin(list(seeds))]
+            e = e[e["seed"].isin(list(seeds))]
+        summ = constraint_summary(curves)
         summ = summ[(summ["model"] == model) & (summ["variant"] == variant)
                     & (summ["fraction"] == 1.0) & summ["sources"].str.contains(" & ")]
-        e = res.errors
         e = e[(e["table"] == "table1") & (e["model"] == model) & (e["variant"] == variant)]
         mae = e.groupby("dataset")["error_m"].mean()
         for _, r in summ.iterrows():
