@@ -6,6 +6,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -302,3 +304,64 @@ def test_constraint_summary_takes_the_shares_of_the_last_diagnosed_epoch():
     assert row["shares_epoch"] == 2 and row["epochs"] == 3
     assert row["share_J_MAE"] == pytest.approx(0.7) and row["constraints_share"] == pytest.approx(0.3)
     assert row["J_MI_last"] == pytest.approx(none)  # the values themselves: the last epoch
+
+
+def _three_seed_errors(per_seed_a, per_seed_b, n=40):
+    """Table 1 rows of DNN on UJI: stand-alone (b) and +++ (a), seeds 0..k-1, each seed's test
+    errors a constant offset plus the same fingerprint-to-fingerprint spread."""
+    rng = np.random.default_rng(0)
+    spread = rng.gamma(2.0, 3.0, n)
+    parts = []
+    for seed, (ma, mb) in enumerate(zip(per_seed_a, per_seed_b)):
+        parts += [_rows("table1", "UJI", "DNN", "+++", spread + ma, sources="x", seed=seed),
+                  _rows("table1", "UJI", "DNN", "stand-alone", spread + mb, seed=seed)]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _claims_of(errors, others):
+    """The claims on ``errors`` (Table 1) plus the fixture's other tables (``others``)."""
+    from ipsbook.book.claims import ClaimSet
+    from ipsbook.methods.mst import verdicts
+
+    errors = pd.concat([errors, others[others["table"] != "table1"]], ignore_index=True)
+    claims = ClaimSet(paper="C", chapter="mst", profile="full")
+    tables = {"table1": report.table1(errors), "table2": report.table2(errors),
+              "table3": report.table3(errors), "table4": report.table4(errors)}
+    verdicts.record_claims(claims, errors, tables, report.p_below_10m(errors), profile="full",
+                           seed=0, sensitivity=None)
+    return {c.quantity: c for c in claims.claims if c.artefact == "Table 1"}
+
+
+Q = "UJI: DNN+++ vs DNN (MAE)"
+
+
+def test_ordering_with_seeds_is_decided_by_the_spread_between_seeds(errors):
+    from ipsbook.book.claims import NOT_REPRODUCED, REPRODUCED
+
+    # +++ lower on every seed by about 2 m: reproduced, by a t interval over the three seeds
+    c = _claims_of(_three_seed_errors([5.0, 5.5, 4.5], [7.0, 7.6, 6.4]), errors)[Q]
+    assert c.status == REPRODUCED and "over 3 seeds" in c.ours and "lower in 3 of 3" in c.ours, c
+    # +++ lower on two seeds and higher on the third: the pooled fingerprints would favour +++
+    # (lower by 1 m on average over 120 pairs), the seeds' spread does not -> unresolved
+    c = _claims_of(_three_seed_errors([5.0, 5.0, 9.0], [7.0, 7.0, 8.0]), errors)[Q]
+    assert c.status == NOT_REPRODUCED and c.reason.startswith("unresolved")
+    assert "over 3 seeds" in c.ours
+    # stand-alone better on every seed: not reproduced, the interval wholly above zero
+    c = _claims_of(_three_seed_errors([8.0, 8.2, 7.8], [6.0, 6.1, 5.9]), errors)[Q]
+    assert c.status == NOT_REPRODUCED and "over 3 seeds" in c.ours
+    assert c.reason.startswith("the other one is better")
+
+
+def test_ordering_on_one_seed_bootstraps_the_test_fingerprints(errors):
+    from ipsbook.book.claims import REPRODUCED
+
+    c = _claims_of(_three_seed_errors([5.0], [7.0]), errors)[Q]
+    assert c.status == REPRODUCED and "bootstrap" in c.ours and "(seed 0)" in c.ours
+    # a three-seed row against a one-seed row: compared on the shared seed, by the bootstrap
+    # (pooled over its three seeds the stand-alone row is 3.3 m worse; on seed 0, 2 m)
+    e = _three_seed_errors([5.0, 5.5, 4.5], [7.0, 9.0, 9.0])
+    e = e[~((e["variant"] == "+++") & (e["seed"] > 0))]
+    c = _claims_of(e, errors)[Q]
+    assert "bootstrap" in c.ours and "(seed 0)" in c.ours
+    ours_a, ours_b = (float(x) for x in re.findall(r"DNN\+* (\d+\.\d+)", c.ours)[:2])
+    assert ours_b - ours_a == pytest.approx(2.0, abs=0.005)

@@ -209,9 +209,8 @@ from .train import (
 from .transfer import ENCODERS, SHARED, collective_transfer, sequential_transfer
 
 __all__ = [
-    "CODE_MODULES",
-    "code_digest",
     "CACHE_VERSION",
+    "CODE_MODULES",
     "EPOCH_MS",
     "FULL_SIZES",
     "MODEL_LABELS",
@@ -221,6 +220,7 @@ __all__ = [
     "Row",
     "Run",
     "Settings",
+    "code_digest",
     "estimate",
     "full_variant",
     "partition_stats",

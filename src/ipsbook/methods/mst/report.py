@@ -215,11 +215,11 @@ def knn_vs_networks(t1: pd.DataFrame, k: str = "k=3") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def paired_errors(errors: pd.DataFrame, table: str, dataset: str, model: str, a: str,
-                  b: str) -> tuple[np.ndarray, np.ndarray]:
+def paired_frame(errors: pd.DataFrame, table: str, dataset: str, model: str, a: str,
+                 b: str) -> pd.DataFrame:
     """Per-test-fingerprint errors (m) of variants ``a`` and ``b`` of one model in one table,
-    paired on the same fingerprints (and seed, fraction, partition): the input of a paired
-    bootstrap of their difference."""
+    paired on the same fingerprints (and seed, fraction, partition; pairs that only one side
+    ran are left out): columns seed, fraction, partition, sample, a, b."""
     keys = ["seed", "fraction", "partition", "sample"]
     sel = errors[(errors["table"] == table) & (errors["dataset"] == dataset)
                  & (errors["model"] == model)]
@@ -227,9 +227,11 @@ def paired_errors(errors: pd.DataFrame, table: str, dataset: str, model: str, a:
     for v in (a, b):
         rows = sel[sel["variant"] == v]
         idx = pd.MultiIndex.from_frame(rows[keys].fillna(-1))
-        sides.append(pd.Series(rows["error_m"].to_numpy(), index=idx))
+        sides.append(pd.Series(rows["error_m"].to_numpy(np.float64), index=idx))
     both = sides[0].index.intersection(sides[1].index)
-    return (sides[0].loc[both].to_numpy(np.float64), sides[1].loc[both].to_numpy(np.float64))
+    out = both.to_frame(index=False)
+    out["a"], out["b"] = sides[0].loc[both].to_numpy(), sides[1].loc[both].to_numpy()
+    return out
 
 
 # --- the chapter's other tables -------------------------------------------------------------
