@@ -214,6 +214,45 @@ res = experiment.run_all(settings, experiment.TABLES, artefacts_dir=ARTEFACTS, *
 errors = res.errors
 
 # %% [markdown]
+# (mst-convergence)=
+# ## Training to a plateau
+#
+# Under the `full` profile every network phase — stand-alone, distilling, each phase of the
+# transfer baselines, Table 4's partitions — trains until the mean error on a validation split
+# of its *training* fingerprints (whole reference points at a time; the test set is never
+# looked at) stops improving: the learning rate falls after a few epochs without a relative
+# improvement of `min_delta`, the phase ends after `patience` such epochs, and the best
+# epoch's weights are kept (the rule's values are printed below). The profile's epochs are the
+# cap. The teachers (a WGAN-GP has no validation error that says when to stop)
+# and CNNLoc's SAE pre-training keep their fixed epochs. Under `smoke`, `quick` and `paper`
+# there is no rule and nothing to show here.
+
+# %% tags=["hide-input"]
+if res.validation.empty:
+    display(Markdown(f"Profile `{profile}` trains fixed epochs (no stop rule): no validation "
+                     "curves."))
+else:
+    out.figure(plots.validation_figure(res.validation, seed=settings.seeds[0],
+                                       caption=f"Validation error per epoch ({PROFILE_NOTE})"),
+               "validation_curves")
+    out.table(res.validation, "validation_curves")
+    rule = settings.stop
+    display(Markdown(
+        f"Rule: validation split {100 * rule.val_fraction:.0f} % of the training fingerprints; "
+        f"learning rate × {rule.lr_factor:g} after {rule.lr_patience} epochs without a "
+        f"{100 * rule.min_delta:g} % improvement (down to {rule.min_lr:g}); stop after "
+        f"{rule.patience}; caps UJI {settings.epochs['ujiindoorloc']}, Tampere "
+        f"{settings.epochs['tampere']}, {data.label(settings.third)} "
+        f"{settings.epochs[settings.third]} epochs (Table 4's partitions "
+        f"{settings.partition_epochs.get('ujiindoorloc', settings.epochs['ujiindoorloc'])} / "
+        f"{settings.partition_epochs.get('tampere', settings.epochs['tampere'])})."))
+    stopping = report.stopping_table(res.training)
+    out.table(stopping, "stopping")
+    display(Markdown(report.stopping_text(stopping)))
+    display(report.shown(stopping, list(stopping.columns),
+                         f"How each group of phases ended ({PROFILE_NOTE})", precision=0))
+
+# %% [markdown]
 # (mst-table1)=
 # ## Table 1: every model stand-alone, with transfer learning, and fully enhanced
 #

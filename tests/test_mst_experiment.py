@@ -287,6 +287,68 @@ def test_stop_rule_end_to_end_on_the_smoke_plan():
     assert not set(STOP_SUMMARY_KEYS) & set(plain.training.columns)
 
 
+def test_validation_curves_and_older_results_remade_from_checkpoints(tmp_path):
+    """Every trained phase's validation curve is in Results.validation; a stored result of an
+    older format (without them) is made again from the finished checkpoints: the same errors
+    and curves, and the first training's wall time kept."""
+    need_mst_data()
+    import json
+
+    rule = {"patience": 2, "lr_patience": 1, "min_delta": 0.01, "val_fraction": 0.25}
+    caps = dict.fromkeys(("ujiindoorloc", "tampere", "uji-lib", "uts"), 6)
+    s = Settings.from_profile("smoke", stop=rule, epochs=caps, partition_epochs=caps, **TINY)
+    first = run_all(s, ["table1"], artefacts_dir=tmp_path, progress=False)
+    v = first.validation
+    trained = first.training[first.training["stopped"].notna()]
+    assert len(v.groupby(["run", "phase"])) == len(trained) > 0
+    for (run, phase), g in v.groupby(["run", "phase"]):
+        row = trained[(trained["run"] == run) & (trained["phase"] == phase)].iloc[0]
+        assert list(g["epoch"]) == list(range(1, int(row["epochs"]) + 1))
+        assert g["best_epoch"].iloc[0] == row["best_epoch"] + 1  # 1-based here
+        # the best epoch: no later epoch improved on it by the rule's relative min_delta
+        at_best = g["val_mae_m"].iloc[g["best_epoch"].iloc[0] - 1]
+        later = g["val_mae_m"].iloc[g["best_epoch"].iloc[0]:]
+        assert later.empty or later.min() >= at_best * (1 - 0.01)
+    assert {"sequential", "collective", "expert", "distill"} <= set(
+        first.training.loc[first.training["stopped"].notna(), "kind"])
+    # the chapter's view of it: a figure, and how each group of phases ended
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ipsbook.methods.mst import plots, report
+
+    fig = plots.validation_figure(v)
+    # the experts of the sources (UJI, UJI-LIB) are stand-alone models too; only Tampere is a
+    # target here, so only its bottom panel has an enhanced curve
+    titles = {ax.get_title(): bool(ax.get_lines()) for ax in fig.axes}
+    assert titles == {"UJI: stand-alone": True, "UJI-LIB (in UTS's place): stand-alone": True,
+                      "Tampere: stand-alone": True, "UJI: fully enhanced": False,
+                      "UJI-LIB (in UTS's place): fully enhanced": False,
+                      "Tampere: fully enhanced": True}
+    stop = report.stopping_table(first.training)
+    assert stop["phases"].sum() == len(trained)
+    assert (stop["plateau"] + stop["at_cap"] == stop["phases"]).all()
+    assert set(stop["group"]) == {"stand-alone", "distilling (Tables 1-3)",
+                                  "transfer baselines (* / **)"}
+    text = report.stopping_text(stop)
+    assert f"of {len(trained)} trained phases" in text
+    assert ("Still improving" in text) == bool(trained["still_improving"].fillna(False).any())
+    with pytest.raises(ValueError, match="without a stop rule"):
+        report.stopping_table(first.training.drop(columns=["stopped"]))
+    # make every stored result look like format 1 (no validation curves, no format)
+    walls = {}
+    for f in tmp_path.rglob("result.json"):
+        meta = json.loads(f.read_text())
+        meta.pop("format"), meta.pop("validation")
+        meta["wall_s"] = walls[f] = 1234.5
+        f.write_text(json.dumps(meta))
+    again = run_all(s, ["table1"], artefacts_dir=tmp_path, progress=False)
+    pd.testing.assert_frame_equal(again.errors, first.errors)
+    pd.testing.assert_frame_equal(again.validation, first.validation)
+    assert (again.runs["wall_s"] == 1234.5).all()
+    assert all(json.loads(f.read_text())["format"] == ex.RESULT_FORMAT for f in walls)
+
+
 def test_uji_lib_is_never_labelled_uts():
     s = Settings.from_profile("paper")
     labels = {data.label(r.dataset) for r in plan(s)}

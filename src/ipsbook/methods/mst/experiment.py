@@ -233,6 +233,12 @@ __all__ = [
 CACHE_VERSION = 1
 """Part of every artefact's digest: raise it when a code change makes stored artefacts stale."""
 
+RESULT_FORMAT = 2
+"""What a stored run result holds (``result.json``'s ``format``): 2 added the validation curve
+of every trained phase (:attr:`Results.validation`). A stored result of another format is made
+again from the run's finished checkpoints, which replay the training at once (their histories,
+weights and random states are kept), so it costs an evaluation, not a training."""
+
 TABLES: tuple[str, ...] = ("table1", "table2", "table3", "table4")
 
 MODEL_LABELS: dict[str, str] = {
@@ -888,12 +894,24 @@ class _Store:
         if f is None or not (f / "result.json").is_file():
             return None
         meta = json.loads((f / "result.json").read_text())
+        if meta.get("format", 1) != RESULT_FORMAT:
+            return None  # made again from the finished checkpoints (RESULT_FORMAT)
         with np.load(f / "errors.npz") as z:
             errors = {k: z[k] for k in meta["keys"]}
         out = {"errors": errors, "training": meta["training"], "n_train": meta["n_train"],
-               "wall_s": meta.get("wall_s", float("nan")), "curves": meta.get("curves", [])}
+               "wall_s": meta.get("wall_s", float("nan")), "curves": meta.get("curves", []),
+               "validation": meta.get("validation", [])}
         self.results[run] = out
         return out
+
+    def stored_wall_s(self, run: Run) -> float | None:
+        """The training wall time a stored result of any format recorded (None: none), so
+        that a result made again from its checkpoints (:data:`RESULT_FORMAT`) keeps it."""
+        f = self.folder(run)
+        if f is None or not (f / "result.json").is_file():
+            return None
+        wall = json.loads((f / "result.json").read_text()).get("wall_s")
+        return None if wall is None or not math.isfinite(float(wall)) else float(wall)
 
     def save_result(self, run: Run, result: dict[str, Any]) -> None:
         self.results[run] = result
@@ -903,9 +921,9 @@ class _Store:
         f.mkdir(parents=True, exist_ok=True)
         keys = list(result["errors"])
         _atomic(f / "errors.npz", lambda p: np.savez(p, **result["errors"]), suffix=".npz")
-        meta = {"keys": keys, "training": result["training"], "n_train": result["n_train"],
-                "wall_s": result.get("wall_s", float("nan")),
-                "curves": result.get("curves", []),
+        meta = {"format": RESULT_FORMAT, "keys": keys, "training": result["training"],
+                "n_train": result["n_train"], "wall_s": result.get("wall_s", float("nan")),
+                "curves": result.get("curves", []), "validation": result.get("validation", []),
                 "run": asdict(run), "definition": _definition(run, self.s)}
         _atomic(f / "result.json",
                 lambda p: Path(p).write_text(json.dumps(meta, default=_json_default, indent=1)))
@@ -966,6 +984,22 @@ def _build(name: str, n_anchors: int, kw: Mapping[str, Any], seed: int) -> torch
         return build(name, n_anchors, **kw)
 
 
+def _validation(run: Run, phase: str, hist: Any) -> list[dict[str, Any]]:
+    """A trained phase's validation curve (mean error in m after each epoch) with its best
+    epoch (1-based) and how it ended; empty for a phase without validation data."""
+    if not getattr(hist, "val_mae_m", None):
+        return []
+    stop = hist.stopping or {}
+    best = hist.best_epoch
+    return [{"run": run.name, "model": MODEL_LABELS.get(run.model, run.model),
+             "dataset": data.label(run.target), "phase": phase, "seed": run.seed,
+             "fraction": run.fraction, "partition": run.partition,
+             "val_mae_m": [float(v) for v in hist.val_mae_m],
+             "best_epoch": None if best is None else int(best) + 1,
+             "epochs_cap": stop.get("epochs_cap"), "stopped": stop.get("stopped"),
+             "still_improving": stop.get("still_improving")}]
+
+
 def _phase_row(run: Run, phase: str, datasets: Sequence[str], summ: Mapping[str, Any]) -> dict:
     keep = ("epochs", "epoch_s", "samples_per_s", "n_train", "trainable_parameters", "device",
             "completed")
@@ -1009,10 +1043,11 @@ def _execute(run: Run, store: _Store) -> dict[str, Any]:
         return done
     s = store.s
     dev = resolve_device(s.device)
+    before = store.stored_wall_s(run)  # a result of an older format: its training's wall time
     t0 = time.perf_counter()
     with torch_session(run.seed, dev, s.num_threads):
         result = _train_and_evaluate(run, store, dev)
-    result["wall_s"] = time.perf_counter() - t0
+    result["wall_s"] = time.perf_counter() - t0 if before is None else before
     store.save_result(run, result)
     return result
 
@@ -1025,10 +1060,11 @@ def _train_and_evaluate(run: Run, store: _Store, dev: torch.device) -> dict[str,
     label = data.label(target)
     rows: list[dict[str, Any]] = []
     curves: list[dict[str, Any]] = []  # per-epoch records of the distilling phase
+    val: list[dict[str, Any]] = []  # every trained phase's validation curve
     if run.kind == "knn":
         with threadpool_limits(limits=1):
             errors = {f"k={k}": knn_errors(train, test, k) for k in s.knn_k}
-        return {"errors": errors, "training": rows, "n_train": len(train)}
+        return {"errors": errors, "training": rows, "n_train": len(train), "validation": val}
     kw = s.model_kw.get(run.model, {})
     cfg = s.train_config(target, run.partition)
 
@@ -1048,6 +1084,7 @@ def _train_and_evaluate(run: Run, store: _Store, dev: torch.device) -> dict[str,
         h = train_specialised(model, train, config=cfg, seed=run.seed,
                               checkpoint=store.checkpoint(run, "standalone"))
         rows.append(_phase_row(run, "stand-alone", [label], h.summary()))
+        val += _validation(run, "stand-alone", h)
         if run.kind == "expert":
             teacher = train_teacher(model, train, config=s.teacher_config(target),
                                     seed=run.seed, checkpoint=store.checkpoint(run, "teacher"))
@@ -1063,6 +1100,7 @@ def _train_and_evaluate(run: Run, store: _Store, dev: torch.device) -> dict[str,
         srcs = [data.label(x) for x in run.sources]
         phase = f"distill {_symbol(run.flags)} <- {' & '.join(srcs)}"
         rows.append(_phase_row(run, phase, [label], h.summary()))
+        val += _validation(run, phase, h)
         curves.append(_curve(run, phase, h, len(teachers)))
     elif run.kind in ("sequential", "collective"):
         sources = [_train_set(s, x) for x in run.sources]
@@ -1079,10 +1117,12 @@ def _train_and_evaluate(run: Run, store: _Store, dev: torch.device) -> dict[str,
                 run.model, sources, train, source_config=s.joint_config(run.sources), **common)
         for p in th.phases:
             rows.append(_phase_row(run, f"{run.kind} {p.name}", p.datasets, p.history.summary()))
+            val += _validation(run, f"{run.kind} {p.name}", p.history)
     else:
         raise ValueError(f"unknown run kind {run.kind!r}; allowed: {', '.join(_KINDS)}")
     errors = {"": evaluate(model, test)}
-    return {"errors": errors, "training": rows, "n_train": len(train), "curves": curves}
+    return {"errors": errors, "training": rows, "n_train": len(train), "curves": curves,
+            "validation": val}
 
 
 def _worker(run: Run, settings: Settings, root: str) -> dict[str, Any]:
@@ -1146,8 +1186,11 @@ class Results:
     recorded) next to :func:`estimate`'s ``estimated_s``. ``curves``: the distilling phases'
     per-epoch records, tidy (one row per phase, epoch and ``metric``: J_overall ``loss``, each
     term's value ``J_*``, its weighted gradient norm ``grad_J_*`` and share ``share_J_*``,
-    ``val_mae_m``), with ``J_MI_no_information`` beside each phase.
-    ``settings``: what produced them.
+    ``val_mae_m``), with ``J_MI_no_information`` beside each phase. ``validation``: every
+    trained phase's validation curve (converged training only; empty under fixed epochs), tidy:
+    one row per phase and ``epoch`` (1-based) with ``val_mae_m`` (m), the phase's
+    ``best_epoch`` (1-based), ``epochs_cap``, ``stopped`` ("plateau" / "cap") and
+    ``still_improving`` (at the cap). ``settings``: what produced them.
     """
 
     errors: pd.DataFrame
@@ -1156,6 +1199,7 @@ class Results:
     rows: list[Row] = field(default_factory=list, repr=False)
     runs: pd.DataFrame = field(default_factory=pd.DataFrame)
     curves: pd.DataFrame = field(default_factory=pd.DataFrame)
+    validation: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def table(self, name: str) -> pd.DataFrame:
         """The per-sample errors of one table."""
@@ -1188,7 +1232,7 @@ def partition_stats(per: pd.DataFrame) -> pd.DataFrame:
 
 
 def _frames(rows: Sequence[Row], results: Mapping[Run, dict[str, Any]],
-            settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+            settings: Settings) -> tuple[pd.DataFrame, ...]:
     parts = []
     for r in rows:
         res = results[r.run]
@@ -1211,12 +1255,17 @@ def _frames(rows: Sequence[Row], results: Mapping[Run, dict[str, Any]],
     training = pd.DataFrame([row for r in seen for row in results[r]["training"]])
     long = [_long(c) for r in seen for c in results[r].get("curves", [])]
     curves = pd.concat(long, ignore_index=True) if long else pd.DataFrame()
+    vals = [pd.DataFrame({**{k: v for k, v in c.items() if k != "val_mae_m"},
+                          "epoch": np.arange(1, len(c["val_mae_m"]) + 1),
+                          "val_mae_m": np.asarray(c["val_mae_m"], np.float64)})
+            for r in seen for c in results[r].get("validation", [])]
+    validation = pd.concat(vals, ignore_index=True) if vals else pd.DataFrame()
     runs = pd.DataFrame([
         {"run": r.name, "kind": r.kind, "model": r.model, "target": data.label(r.target),
          "wall_s": results[r].get("wall_s", float("nan")),
          "estimated_s": _run_seconds(r, settings)} for r in seen
     ])
-    return errors, training, runs, curves
+    return errors, training, runs, curves, validation
 
 
 def _long(curve: Mapping[str, Any]) -> pd.DataFrame:
@@ -1291,9 +1340,9 @@ def run_all(
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-    errors, training, runs_frame, curves = _frames(rows, results, settings)
+    errors, training, runs_frame, curves, validation = _frames(rows, results, settings)
     return Results(errors=errors, training=training, settings=settings, rows=rows,
-                   runs=runs_frame, curves=curves)
+                   runs=runs_frame, curves=curves, validation=validation)
 
 
 def _run_local_pool(runs: list[Run], settings: Settings, root: Path, store: _Store,

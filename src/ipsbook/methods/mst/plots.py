@@ -15,7 +15,8 @@ from matplotlib.ticker import FuncFormatter
 from ... import metrics, plotting
 from .report import paper_dataset
 
-__all__ = ["ablation_gains", "constraint_figure", "ecdf_figure", "partition_figure"]
+__all__ = ["ablation_gains", "constraint_figure", "ecdf_figure", "partition_figure",
+           "validation_figure"]
 
 _MODELS = ("DNN", "CNNLoc", "BayesCNN", "bAaT")
 
@@ -207,4 +208,61 @@ def constraint_figure(curves: pd.DataFrame, *, model: str = "DNN", caption: str 
         row[1].legend(fontsize=7)
     if caption:
         fig.suptitle(caption, fontsize=9)
+    return fig
+
+
+def validation_figure(validation: pd.DataFrame, *, seed: int | None = None,
+                      caption: str = "") -> Any:
+    """Converged training, per target (columns): every model's validation error per epoch, the
+    stand-alone model (top) and the fully enhanced one (bottom: ``+++``, bAaT ``++``, two
+    sources), one seed (``seed``; None: the smallest). A dot marks the epoch whose weights were
+    kept (the best), the curve ends where the plateau rule stopped it; a cross at the end marks
+    a phase stopped by its cap while still improving. The y-axis (linear, from 0) stops at
+    three times the lowest error of the panel (or above its curves' last values), so the first
+    epochs' much larger errors run off the top. ``validation``:
+    :attr:`.experiment.Results.validation` (converged training only)."""
+    if validation.empty:
+        raise ValueError("validation is empty: the runs were trained without a stop rule "
+                         "(profile full trains to a plateau)")
+    v = validation[validation["fraction"] == 1.0]
+    seed = int(v["seed"].min()) if seed is None else seed
+    v = v[v["seed"] == seed]
+    if v.empty:
+        raise ValueError(f"validation has no curve of seed {seed}; seeds: "
+                         f"{sorted(validation['seed'].unique())}")
+    rows = {"stand-alone": v["phase"] == "stand-alone",
+            "fully enhanced": v["phase"].str.match(r"distill \+\+\+? <- .+ & ")
+            & ((v["model"] == "bAaT") == v["phase"].str.startswith("distill ++ "))}
+    targets = _targets(v)
+    fig, axes = plotting.subplots(2, len(targets), figsize=(3.6 * len(targets), 6.2),
+                                  squeeze=False)
+    for r, (what, keep) in enumerate(rows.items()):
+        for c, d in enumerate(targets):
+            ax = axes[r][c]
+            here = v[keep & (v["dataset"] == d)]
+            for model in [m for m in _MODELS if m in set(here["model"])]:
+                g = here[here["model"] == model].sort_values("epoch")
+                colour = _colour(model)
+                ax.plot(g["epoch"], g["val_mae_m"], "-", lw=1.2, color=colour, label=model)
+                best = int(g["best_epoch"].iloc[0])
+                at = g[g["epoch"] == best]
+                ax.plot(at["epoch"], at["val_mae_m"], "o", ms=5, color=colour)
+                if bool(g["still_improving"].iloc[0]):
+                    ax.plot(g["epoch"].iloc[-1:], g["val_mae_m"].iloc[-1:], "x", ms=8, mew=2,
+                            color=colour)
+            title = d if paper_dataset(d) == d else f"{d} (in UTS's place)"
+            plotting.labelled(ax, "epoch [passes over the training part]",
+                              "validation MAE [m]", f"{title}: {what}")
+            if here.empty:
+                ax.text(0.5, 0.5, "no such run here\n(not a target of this profile)",
+                        ha="center", va="center", transform=ax.transAxes, fontsize=8)
+                ax.set_xticks([]), ax.set_yticks([])
+                continue
+            # the first epochs' errors are many times the rest: the axis shows the last part
+            low = float(here.groupby("model")["val_mae_m"].min().min())
+            top = float(here.groupby("model")["val_mae_m"].apply(lambda x: x.iloc[-1]).max())
+            ax.set_ylim(0.0, min(float(here["val_mae_m"].max()) * 1.05, max(3 * low, 1.3 * top)))
+            ax.legend(fontsize=7)
+    fig.suptitle((caption + "\n" if caption else "") + f"seed {seed}; dot: the epoch kept, "
+                 "cross: stopped by the cap while still improving", fontsize=9)
     return fig

@@ -184,6 +184,10 @@ HEADERS: dict[str, str] = {
     "constraints_share": "constraints' gradient share", "share_J_MAE": "J_MAE share",
     "shares_epoch": "shares at epoch",
     "share_J_Sim": "J_Sim share", "share_J_MI": "J_MI share", "share_J_FI": "J_FI share",
+    "group": "phases of", "cap": "cap [epochs]", "epochs_median": "epochs run (median)",
+    "epochs_max": "epochs run (max)", "best_median": "epoch kept (median)",
+    "plateau": "stopped on a plateau", "at_cap": "stopped at the cap",
+    "still_improving": "still improving at the cap",
 }
 """Readable headers (with units) for the columns of the tables above."""
 
@@ -338,6 +342,57 @@ def training_cost_text(res: Any, paper_settings: Settings) -> str:
            "Run this notebook on a CUDA machine (the runs then train there) or "
            "`benchmarks/bench_mst.py`, which times every phase on the GPU when one is present "
            "(see the performance page)."))
+
+
+# --- converged training ------------------------------------------------------------------------
+
+
+def _phase_group(row: pd.Series) -> str:
+    if row["kind"] in ("sequential", "collective"):
+        return "transfer baselines (* / **)"
+    if row["kind"] == "standalone" or (row["kind"] == "distill" and row["fraction"] < 1.0):
+        return "Table 4 partitions"
+    return "stand-alone" if row["kind"] == "expert" else "distilling (Tables 1-3)"
+
+
+def stopping_table(training: pd.DataFrame) -> pd.DataFrame:
+    """How the converged phases ended, per model, target and group of phases (stand-alone,
+    distilling, transfer baselines, Table 4's partitions): phases, the cap, the median and
+    largest number of epochs run and of the best (kept) epoch, 1-based, how many stopped on a
+    plateau and how many at the cap still improving. ``training``:
+    :attr:`.experiment.Results.training` of a run with a stop rule (teachers and SAE
+    pre-training keep fixed epochs and are not listed)."""
+    if "stopped" not in training:
+        raise ValueError("training has no stop columns: the runs were trained without a stop "
+                         "rule (profile full trains to a plateau)")
+    tr = training[training["stopped"].notna()].copy()
+    tr["group"] = tr.apply(_phase_group, axis=1)
+    tr["best"] = tr["best_epoch"] + 1
+    out = (tr.groupby(["model", "dataset", "group"], sort=False)
+           .agg(phases=("run", "size"), cap=("epochs_cap", "max"),
+                epochs_median=("epochs", "median"), epochs_max=("epochs", "max"),
+                best_median=("best", "median"), plateau=("stopped", lambda x: int((x == "plateau").sum())),
+                at_cap=("stopped", lambda x: int((x == "cap").sum())),
+                still_improving=("still_improving", lambda x: int(x.fillna(False).astype(bool).sum())))
+           .reset_index())
+    order = {m: i for i, m in enumerate(("DNN", "CNNLoc", "BayesCNN", "bAaT"))}
+    return out.sort_values(["model", "dataset"], key=lambda c: c.map(order).fillna(9)
+                           if c.name == "model" else c, kind="stable").reset_index(drop=True)
+
+
+def stopping_text(table: pd.DataFrame) -> str:
+    """In words: how many converged phases stopped on a plateau, and which models were still
+    improving at their cap (the rows whose verdicts rest on an unconverged model)."""
+    n, plateau = int(table["phases"].sum()), int(table["plateau"].sum())
+    flagged = table[table["still_improving"] > 0]
+    text = (f"{plateau} of {n} trained phases stopped on a validation plateau; "
+            f"{int(table['at_cap'].sum())} ran to their cap.")
+    if flagged.empty:
+        return text + " None was still improving at its cap."
+    cells = [f"{r.model} on {r.dataset} ({r.group}: {r.still_improving} of {r.phases})"
+             for r in flagged.itertuples()]
+    return (text + " **Still improving at the cap** (their numbers are not converged; a larger "
+            "cap may lower them): " + "; ".join(cells) + ".")
 
 
 # --- do the constraints act? -------------------------------------------------------------------
