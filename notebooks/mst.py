@@ -86,8 +86,10 @@
 #   writes σ₁(T) = ‖W‖_SN where the top eigenvalue of T is ‖W‖²_SN; we use its square root, as
 #   the paper's Algorithm 1 returns.
 # * *λ normalisation*: λ̄ = λ / Σλ over the terms in use (bAaT++ has no J_FI).
-# * *Model selection*: none — the last epoch's weights (the paper says nothing; a validation
-#   split would shrink the 1 % partitions of Table 4 further).
+# * *Model selection*: the paper says nothing. Under `smoke`, `quick` and `paper`: none, the
+#   last epoch's weights (a validation split would shrink Table 4's 1 % partitions further).
+#   Under `full`: the best epoch on a validation split of each phase's training set, where the
+#   phase also stops (see [Training to a plateau](mst-convergence)).
 # * *UJI-LIB's schedule*: Tampere's (2,000 epochs at 10⁻³ under `paper`): the two sets have the
 #   same size (576 and 697 fingerprints).
 # * *Transfer baselines* `*` (sequential) and `**` (collective, {cite}`klus2021transfer`):
@@ -451,14 +453,17 @@ speed.style.format(precision=3).hide(axis="index").set_caption(
 # this profile (`ipsbook.methods.mst.verdicts`). **An ordering is taken from the paper's own
 # numbers**, cell by cell: where its Table 2 has `++` better than `+++`, the claim is that `++`
 # is better, whatever the text says (the disagreements are listed above). A claim "A is better
-# than B" is decided by the **95 % interval of the paired difference A − B** (`ipsbook.stats`):
-# over the test fingerprints, by a seeded bootstrap of the pairs (both rows predict the same
-# fingerprints; the mean for MAE, the 75th percentile for p75), and for Table 4 over the
-# training partitions (Student t). It is *reproduced* when the whole interval is below zero,
-# *not reproduced* when it is above (the other row is better) or contains zero (unresolved: the
-# data cannot tell the two apart). The bootstrap measures the test set's spread, not the
-# training's: with one seed a network trained again can land elsewhere, so these intervals are
-# a lower bound on the uncertainty (the `full` profile trains three seeds). Fig. 2's rise of
+# than B" is decided by the **95 % interval of the paired difference A − B** (`ipsbook.stats`).
+# Which interval, said in each claim: where both rows were trained with two seeds or more (the
+# `full` profile's DNN and CNNLoc, stand-alone and `+++` in Table 1), a Student t interval over
+# the per-seed differences (each seed's mean error, or its 75th percentile), so the spread
+# between trainings decides; where the two rows share one seed, a seeded bootstrap over the
+# test fingerprints both rows predict (the mean for MAE, the 75th percentile for p75); for
+# Table 4, a Student t interval over the training partitions. It is *reproduced* when the whole
+# interval is below zero, *not reproduced* when it is above (the other row is better) or
+# contains zero (unresolved: the data cannot tell the two apart). The bootstrap measures the
+# test set's spread, not the training's: a network trained again can land elsewhere, so a
+# one-seed interval is a lower bound on the uncertainty. Fig. 2's rise of
 # P(error < 10 m) is reproduced when ours rises by at least half the paper's rise. Absolute
 # MAEs on UJI and Tampere are compared with a two-sided ±15 % tolerance (a value far *below*
 # the paper's also fails: it means a different model or protocol); they rest on architectures
@@ -467,9 +472,7 @@ speed.style.format(precision=3).hide(axis="index").set_caption(
 # with the reason "not run".
 
 # %%
-SENS = None if profile == "paper" else (
-    f"{PROFILE_NOTE}; the models are far from converged, and which variant wins can change "
-    "with full training")
+SENS = report.sensitivity(profile, settings, res.training, PROFILE_NOTE)
 verdicts.record_claims(out.claims, errors, {"table1": t1, "table2": t2, "table3": t3,
                                             "table4": t4}, p10, profile=profile, seed=seed,
                        sensitivity=SENS)

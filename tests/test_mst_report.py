@@ -365,3 +365,21 @@ def test_ordering_on_one_seed_bootstraps_the_test_fingerprints(errors):
     assert "bootstrap" in c.ours and "(seed 0)" in c.ours
     ours_a, ours_b = (float(x) for x in re.findall(r"DNN\+* (\d+\.\d+)", c.ours)[:2])
     assert ours_b - ours_a == pytest.approx(2.0, abs=0.005)
+
+
+def test_sensitivity_note_follows_the_profile_and_names_unconverged_models():
+    from ipsbook.methods.mst.experiment import Settings
+
+    tr = pd.DataFrame({"run": ["a", "b"], "kind": ["expert", "distill"], "model": ["DNN", "bAaT"],
+                       "dataset": ["UJI", "Tampere"], "phase": ["stand-alone", "distill ++ <- x"],
+                       "fraction": [1.0, 1.0], "epochs": [20, 60], "epochs_cap": [60, 60],
+                       "best_epoch": [11, 59], "stopped": ["plateau", "cap"],
+                       "still_improving": [False, True]})
+    full = Settings.from_profile("full")
+    assert report.sensitivity("paper", Settings.from_profile("paper"), tr, "n") is None
+    assert "far from converged" in report.sensitivity("quick", Settings.from_profile("quick"),
+                                                      tr, "n")
+    text = report.sensitivity("full", full, tr, "n")
+    assert "validation plateau" in text and text.endswith("still improving at the cap: bAaT on "
+                                                          "Tampere")
+    assert "still improving" not in report.sensitivity("full", full, tr.iloc[:1], "n")

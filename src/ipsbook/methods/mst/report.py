@@ -395,6 +395,26 @@ def stopping_text(table: pd.DataFrame) -> str:
             "cap may lower them): " + "; ".join(cells) + ".")
 
 
+def sensitivity(profile: str, settings: Settings, training: pd.DataFrame, note: str) -> str | None:
+    """The note each verdict of a profile other than ``paper`` carries (None under ``paper``):
+    with a stop rule, that the models were trained to a validation plateau under caps below the
+    paper's epochs, naming the models still improving at a cap; without one, that they are far
+    from converged. ``note``: the profile's epochs in words."""
+    if profile == "paper":
+        return None
+    if settings.stop is None:
+        return (f"{note}; the models are far from converged, and which variant wins can change "
+                "with full training")
+    text = f"{note}; trained to a validation plateau, capped below the paper's epochs"
+    if "stopped" in training:
+        st = stopping_table(training)
+        flagged = st[st["still_improving"] > 0]
+        if len(flagged):
+            names = sorted({f"{r.model} on {r.dataset}" for r in flagged.itertuples()})
+            text += "; still improving at the cap: " + ", ".join(names)
+    return text
+
+
 # --- do the constraints act? -------------------------------------------------------------------
 
 _TERMS = ("J_MAE", "J_Sim", "J_MI", "J_FI")
