@@ -55,8 +55,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="run N notebooks at once (default 1)")
     run.add_argument("--force", action="store_true", help="re-run even if the cache is fresh")
     run.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                     help="run on this Dask distributed scheduler (then -j is ignored: the "
-                          "cluster's workers decide how many run at once)")
+                     help="run the notebooks on this Dask distributed scheduler (then -j is "
+                          "ignored: the cluster's workers decide how many run at once); a "
+                          "notebook's own runs stay in its kernel unless it has a parameter for "
+                          "that (paper C: -p scheduler=tcp://HOST:PORT)")
 
     sub.add_parser("list", parents=[common], help="list the notebooks and their parameters")
 
