@@ -383,3 +383,17 @@ def test_sensitivity_note_follows_the_profile_and_names_unconverged_models():
     assert "validation plateau" in text and text.endswith("still improving at the cap: bAaT on "
                                                           "Tampere")
     assert "still improving" not in report.sensitivity("full", full, tr.iloc[:1], "n")
+
+
+def test_a_target_left_out_is_listed_as_not_run_in_every_table(errors):
+    from ipsbook.methods.mst import verdicts
+
+    tables = {"table1": report.table1(errors), "table2": report.table2(errors),
+              "table3": report.table3(errors), "table4": report.table4(errors)}
+    rec = _Recorder()
+    verdicts.record_claims(rec, errors, tables, report.p_below_10m(errors), profile="full",
+                           seed=0, sensitivity=None, columns=["UJI", "UJI-LIB", "Tampere"])
+    left_out = [c for c in rec.calls if c[2] == "Tampere: every row (target not run)"]
+    assert [c[1] for c in left_out] == ["Table 1", "Table 2", "Table 3", "Table 4"]
+    assert all(c[0] == "not_comparable" and "parameter targets" in c[3] for c in left_out)
+    assert not any(c[2].startswith("UJI: every row") for c in rec.calls)  # UJI ran
