@@ -395,5 +395,5 @@ def test_a_target_left_out_is_listed_as_not_run_in_every_table(errors):
                            seed=0, sensitivity=None, columns=["UJI", "UJI-LIB", "Tampere"])
     left_out = [c for c in rec.calls if c[2] == "Tampere: every row (target not run)"]
     assert [c[1] for c in left_out] == ["Table 1", "Table 2", "Table 3", "Table 4"]
-    assert all(c[0] == "not_comparable" and "parameter targets" in c[3] for c in left_out)
+    assert all(c[0] == "not_comparable" and "targets leave it out" in c[3] for c in left_out)
     assert not any(c[2].startswith("UJI: every row") for c in rec.calls)  # UJI ran

@@ -146,7 +146,8 @@ def record_claims(claims: Any, errors: pd.DataFrame, tables: Mapping[str, pd.Dat
     for d in [d for d in columns if d not in set(errors["dataset"])]:
         for table in ("Table 1", "Table 2", "Table 3", "Table 4"):
             J.not_run(table, f"{d}: every row (target not run)", A[table.lower().replace(" ", "")],
-                      why=f"not run: this run's targets leave out {d} (parameter targets)")
+                      why=f"not run: this run's targets leave it out (the profile's or the "
+                          "parameter targets; the full reference run comes in parts)")
     t1, t2, t3, t4 = (tables[k] for k in ("table1", "table2", "table3", "table4"))
     C.protocol_defaults(
         data=("each target's training file for training and its test file for testing "
