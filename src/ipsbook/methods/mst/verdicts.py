@@ -84,7 +84,8 @@ class _Judge:
             iv = stats.mean_interval(diff.to_numpy(), "partitions")
             text += f", lower in {int((diff < 0).sum())} of {len(diff)} partitions"
         else:
-            iv, text = self._paired(artefact, d, model, better, worse, what, name)
+            iv, ours, where = self._paired(artefact, d, model, better, worse, what)
+            text = f"{name[a]} {ours[a]:.2f} vs {name[b]} {ours[b]:.2f} m ({where})"
         quantity = f"{d}: {name[a]} vs {name[b]} ({what})"
         proto = {"source": f"{artefact}: {name[a]} {paper_a:.2f} m vs {name[b]} {paper_b:.2f} m",
                  "baseline": f"{name[worse]}, same model, same test fingerprints"}
@@ -97,12 +98,13 @@ class _Judge:
                                   statement, text, report.NOT_COMPARABLE, anchor=anchor,
                                   protocol=proto)
 
-    def _paired(self, artefact: str, d: str, model: str, better: str, worse: str, what: str,
-                name: Mapping[str, str]) -> tuple[stats.Interval, str]:
+    def _paired(self, artefact: str, d: str, model: str, better: str, worse: str,
+                what: str) -> tuple[stats.Interval, dict[str, float], str]:
         """The interval of better − worse on the seeds both rows ran (paired on the seed and the
         test fingerprint): with two seeds or more a Student t interval over the per-seed
         differences of the statistic (the seeds' spread decides); with one, a seeded paired
-        bootstrap over the test fingerprints. Also our two values on exactly those pairs."""
+        bootstrap over the test fingerprints. Also our two values on exactly those pairs (by
+        variant) and which seeds they are, in words."""
         pairs = report.paired_frame(self.errors, artefact.lower().replace(" ", ""), d, model,
                                     better, worse)
         q = 50.0 if what == "MAE" else 75.0
@@ -124,7 +126,7 @@ class _Judge:
                                         statistic="mean" if what == "MAE" else "p75")
             va, vb = stat(pairs["a"]), stat(pairs["b"])
             where = f"seed {seeds[0]}" if seeds else "no pairs"
-        return iv, f"{name[better]} {va:.2f} vs {name[worse]} {vb:.2f} m ({where})"
+        return iv, {better: va, worse: vb}, where
 
     def not_run(self, artefact: str, what: str, anchor: str, why: str | None = None) -> None:
         self.C.not_comparable(artefact, what, "see the paper's table", "not run",
@@ -146,7 +148,7 @@ def record_claims(claims: Any, errors: pd.DataFrame, tables: Mapping[str, pd.Dat
     for d in [d for d in columns if d not in set(errors["dataset"])]:
         for table in ("Table 1", "Table 2", "Table 3", "Table 4"):
             J.not_run(table, f"{d}: every row (target not run)", A[table.lower().replace(" ", "")],
-                      why=f"not run: this run's targets leave it out (the profile's or the "
+                      why="not run: this run's targets leave it out (the profile's or the "
                           "parameter targets; the full reference run comes in parts)")
     t1, t2, t3, t4 = (tables[k] for k in ("table1", "table2", "table3", "table4"))
     C.protocol_defaults(
