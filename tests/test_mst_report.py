@@ -397,3 +397,20 @@ def test_a_target_left_out_is_listed_as_not_run_in_every_table(errors):
     assert [c[1] for c in left_out] == ["Table 1", "Table 2", "Table 3", "Table 4"]
     assert all(c[0] == "not_comparable" and "targets leave it out" in c[3] for c in left_out)
     assert not any(c[2].startswith("UJI: every row") for c in rec.calls)  # UJI ran
+
+
+def test_training_cost_text_does_not_scale_the_paper_estimate_by_an_early_stopped_run():
+    from types import SimpleNamespace
+
+    from ipsbook.methods.mst.experiment import Settings
+
+    runs = pd.DataFrame({"wall_s": [30.0, 10.0], "estimated_s": [100.0, 100.0]})
+    training = pd.DataFrame({"device": ["cpu", "cpu"]})
+    paper_settings = Settings.from_profile("paper")
+    fixed = SimpleNamespace(runs=runs, training=training, settings=Settings.from_profile("quick"))
+    text = report.training_cost_text(fixed, paper_settings)
+    assert "0.20× the estimate" in text and "scaled by the measured-to-estimated ratio" in text
+    early = SimpleNamespace(runs=runs, training=training, settings=Settings.from_profile("full"))
+    text = report.training_cost_text(early, paper_settings)
+    assert "0.20× the estimate (the estimate counts every phase to its cap" in text
+    assert "scaled by" not in text and "ratio is not applied" in text

@@ -325,16 +325,22 @@ def training_cost_text(res: Any, paper_settings: Settings) -> str:
     devices = sorted(set(res.training["device"].dropna()))
     on_gpu = any(str(x).startswith("cuda") for x in devices)
     unit = "GPU" if on_gpu else "CPU"
+    stopped = getattr(res.settings, "stop", None) is not None
     return (
         f"This profile's {len(res.runs)} runs (trained on {', '.join(devices) or 'cpu'}; "
         "reused from `artefacts_dir` when present, with the wall time of their training) took "
-        f"{ratio:.2f}× the estimate. The `paper` profile: {len(paper_est)} runs, about "
+        f"{ratio:.2f}× the estimate"
+        + (" (the estimate counts every phase to its cap; here most stopped on a plateau "
+           "well before it)" if stopped else "")
+        + f". The `paper` profile: {len(paper_est)} runs, about "
         f"**{cpu_h:,.0f} CPU-hours** at one thread per run on this machine by the stored epoch "
         f"times (bAaT {paper_est[paper_est.model == 'baat'].seconds.sum() / 3600:,.0f} h of "
         f"it), i.e. {cpu_h / 2 / 24:.1f} days on two cores"
         + (f"; scaled by the measured-to-estimated ratio of this run "
            f"({'on the GPU' if on_gpu else 'on the CPU'}), about {cpu_h * ratio:,.0f} "
-           f"{unit}-hours" if np.isfinite(ratio) else "")
+           f"{unit}-hours" if np.isfinite(ratio) and not stopped else "")
+        + ("; this run's ratio is not applied to it, since the `paper` profile trains its "
+           "fixed epochs with no stop rule" if stopped else "")
         + ("." if on_gpu else
            ". No GPU ran these numbers, so what a GPU would take is not estimated here: these "
            "networks are small (0.3–0.7 M parameters) and batches of 128 keep a GPU mostly "
