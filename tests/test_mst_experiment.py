@@ -349,6 +349,22 @@ def test_validation_curves_and_older_results_remade_from_checkpoints(tmp_path):
     assert all(json.loads(f.read_text())["format"] == ex.RESULT_FORMAT for f in walls)
 
 
+def test_a_part_of_the_targets_shares_its_runs_with_the_whole():
+    """The full reference run comes in parts (the profile's targets): every run of a part has
+    the digest the same run has when all three targets are planned, so the later part reuses
+    the earlier one's artefacts and trains only what the added target brings."""
+    part = Settings.from_profile("full", targets=("uji-lib", "tampere"))
+    whole = Settings.from_profile("full", targets=("ujiindoorloc", "uji-lib", "tampere"))
+    part_runs, whole_runs = ex._runs(plan(part)), ex._runs(plan(whole))
+    assert set(part_runs) < set(whole_runs)
+    for r in part_runs:
+        assert _digest_of(r, part) == _digest_of(r, whole), r.name
+    # what the whole adds is UJI as a target (UJI's experts already serve as teachers)
+    added = set(whole_runs) - set(part_runs)
+    assert {r.target for r in added} == {"ujiindoorloc"}
+    assert not any(r.kind == "expert" for r in added)
+
+
 def test_uji_lib_is_never_labelled_uts():
     s = Settings.from_profile("paper")
     labels = {data.label(r.dataset) for r in plan(s)}
