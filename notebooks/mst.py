@@ -343,7 +343,7 @@ report.shown(t2, ["dataset", "method", "J_Sim", "J_MI", "J_FI", "paper_MAE", "MA
 out.figure(plots.constraint_figure(res.curves, caption=f"Expert Distilling ({PROFILE_NOTE}; "
                                    f"J_Sim `{sim_mode}`, pairing `{pairing}`)"),
            "constraint_diagnostics")
-out.table(res.curves, "constraint_curves")
+out.table(report.constraint_curves_wide(res.curves), "constraint_curves")
 diag = report.constraint_summary(res.curves)
 out.table(diag, "constraint_summary")
 display(Markdown(report.constraint_text(diag, pairing=pairing)))

@@ -306,6 +306,30 @@ def test_constraint_summary_takes_the_shares_of_the_last_diagnosed_epoch():
     assert row["J_MI_last"] == pytest.approx(none)  # the values themselves: the last epoch
 
 
+def test_constraint_curves_wide_keeps_every_value_in_a_row_per_run_and_epoch():
+    none = 2 * np.log(4)
+    c = pd.concat([
+        _curve_rows("Tampere", "+++", "UJI & UJI-LIB", mi_last=none, share_last=SHARE),
+        _curve_rows("Tampere", "+++", "UJI & UJI-LIB", mi_last=none - 1, share_last=SHARE, seed=1),
+    ], ignore_index=True)
+    c.loc[(c["epoch"] == 2) & c["metric"].str.startswith("share_"), "value"] = np.nan
+    w = report.constraint_curves_wide(c)
+    assert len(w) == 6 and w["run"].nunique() == 2
+    assert list(w.columns[-8:]) == ["J_MAE", "J_Sim", "J_MI", "J_FI", "share_J_MAE",
+                                    "share_J_Sim", "share_J_MI", "share_J_FI"]
+    assert "metric" not in w.columns and "value" not in w.columns
+    # back to long form: the same values, the undiagnosed epoch's shares still empty
+    back = w.melt(id_vars=[k for k in w.columns if k in c.columns], var_name="metric")
+    merged = c.merge(back, on=["run", "epoch", "metric"], suffixes=("", "_w"))
+    assert len(merged) == len(c)
+    assert np.allclose(merged["value"], merged["value_w"], equal_nan=True)
+    row = w[(w["seed"] == 1) & (w["epoch"] == 3)].iloc[0]
+    assert row["J_MI"] == pytest.approx(none - 1) and np.isnan(
+        w[(w["seed"] == 1) & (w["epoch"] == 2)].iloc[0]["share_J_MI"])
+    with pytest.raises(ValueError, match="empty"):
+        report.constraint_curves_wide(pd.DataFrame())
+
+
 def _three_seed_errors(per_seed_a, per_seed_b, n=40):
     """Table 1 rows of DNN on UJI: stand-alone (b) and +++ (a), seeds 0..k-1, each seed's test
     errors a constant offset plus the same fingerprint-to-fingerprint spread."""

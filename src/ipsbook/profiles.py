@@ -313,11 +313,12 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
         # and CNNLoc in Table 1 (stand-alone, +++); one for Table 1's * / ** rows, BayesCNN,
         # bAaT and Tables 2-3 (the first try, three seeds everywhere, was 319 runs, 26.6 CPU-h)
         "full": {
-            # the reference run in two parts, each frozen when it finishes: part 1 the targets
-            # Tampere and UJI-LIB (their teachers include UJI's experts); part 2 adds UJI, whose
-            # 19,937 fingerprints cost more than both (restore "ujiindoorloc" first). The
-            # artefact store keeps part 1's runs, so part 2 trains only what UJI adds.
-            "targets": ("uji-lib", "tampere"),
+            # the reference run in two parts, each frozen when it finishes: part 1 (commit
+            # c04141a) had the targets Tampere and UJI-LIB only (their teachers include UJI's
+            # experts); part 2 is this whole plan with UJI, whose 19,937 fingerprints cost more
+            # than both. The artefact store keeps part 1's runs (same run digests), so part 2
+            # trained only what UJI adds.
+            "targets": ("ujiindoorloc", "uji-lib", "tampere"),
             "models": {"table1": ("dnn", "cnnloc", "bayescnn", "baat"),
                        "table2": ("dnn", "cnnloc"), "table3": ("dnn", "cnnloc"),
                        "table4": ("dnn", "cnnloc")},

@@ -426,6 +426,26 @@ def sensitivity(profile: str, settings: Settings, training: pd.DataFrame, note: 
 _TERMS = ("J_MAE", "J_Sim", "J_MI", "J_FI")
 
 
+def constraint_curves_wide(curves: pd.DataFrame) -> pd.DataFrame:
+    """The per-epoch constraint diagnostics one row per run and epoch, one column per metric
+    (``loss``, ``val_mae_m``, each term ``J_*``, its weighted gradient norm ``grad_J_*`` and
+    share ``share_J_*``; empty where the epoch was not diagnosed) — the same values as
+    :attr:`.experiment.Results.curves`, long form, without repeating the run's description in
+    every metric's row (a tenth of the size on disk)."""
+    if curves.empty:
+        raise ValueError("curves is empty: no distilling run was recorded")
+    keys = [c for c in curves.columns if c not in ("metric", "value")]
+    metrics = list(dict.fromkeys(curves["metric"]))
+    # unstack, not pivot_table(dropna=False), which would span the product of every key
+    wide = curves.set_index([*keys, "metric"])["value"].unstack("metric")
+    wide = wide.reindex(columns=metrics).reset_index()
+    order = curves[keys].drop_duplicates().reset_index(drop=True).reset_index()
+    wide = wide.merge(order, on=keys, how="left").sort_values("index", kind="stable")
+    wide = wide.drop(columns="index").reset_index(drop=True)
+    wide.columns.name = None
+    return wide
+
+
 def constraint_summary(curves: pd.DataFrame) -> pd.DataFrame:
     """Per distilling row (target, model, variant, sources, share of the training set — Table 4's
     partitions are rows of their own; seeds and partitions averaged): each term's value at
