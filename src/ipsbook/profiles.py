@@ -242,10 +242,11 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
     # (None = all); seeds of Tables 1-3; Table 4's partitions and fractions; workers: processes
     # for run_all (one torch thread each).
     # Cost (experiment.EPOCH_MS, measured on this 2-core CPU with 1 thread, ms per fingerprint
-    # per epoch; e.g. UJI stand-alone DNN 0.075, CNNLoc 0.36, BayesCNN 0.86, bAaT 1.66;
-    # distilling with two teachers DNN 0.31, CNNLoc 0.55, BayesCNN 1.5, bAaT 2.0; CNNLoc's SAE
+    # per epoch; e.g. UJI stand-alone DNN 0.075, CNNLoc 0.36, BayesCNN 0.90, bAaT 0.31;
+    # distilling with two teachers DNN 0.31, CNNLoc 0.55, BayesCNN 1.4, bAaT 0.59; CNNLoc's SAE
     # pre-training 0.020, i.e. 0.40 s per epoch of UJI's 19,937) and the quick arithmetic, from
-    # experiment.estimate(): 129 runs = 2,296 CPU-s: 12 experts (4 models x 3 datasets,
+    # experiment.estimate(): 129 runs = 1,734 CPU-s since BayesCNN's and bAaT's rows were
+    # measured again after their speed-ups (2026-12-07); before, 2,296 CPU-s: 12 experts (4 models x 3 datasets,
     # stand-alone + teacher) 711 s; the rest of Table 1 (4 models distilled on 3 targets; * and
     # ** for DNN and CNNLoc only) 938 s; Table 2 (DNN, CNNLoc) 414 s; Tables 3 / 4 (DNN) 47 /
     # 187 s. Two workers -> ~1,150 s of compute. Measured: the whole chapter notebook
@@ -261,7 +262,8 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
     # paper: Sect. 4.1 (UJI 500 @ 1e-3, Tampere 2000 @ 1e-3, UTS 400 @ 1e-4; UJI-LIB 2000 @ 1e-3
     # like the Tampere-sized set it is), all models in all tables, ten partitions; SAE 40 epochs
     # on every dataset (the CNNLoc authors' main.py: epoch_sae = 40); estimate(): 483 runs,
-    # 827,000 CPU-s = 230 CPU-hours (~115 h wall on 2 cores): meant for a GPU.
+    # 484,000 CPU-s = 134 CPU-hours (~67 h wall on 2 cores; BayesCNN 71 of them): meant for a
+    # GPU.
     "mst": {
         "smoke": {
             "targets": ("tampere",),
@@ -307,9 +309,9 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
         },
         # full: every phase to a plateau on a validation split of the training fingerprints
         # (stop), capped below the paper's epochs; sized for two working sessions on 2 cores:
-        # estimate() at the caps 199 runs, 11.0 CPU-h for all three targets, 124 runs for part 1
-        # below (bAaT's EPOCH_MS predate its 4x faster
-        # attention; the stop rule ends most phases well before the cap). Three seeds for DNN
+        # estimate() at the caps 199 runs, 9.1 CPU-h for all three targets, 124 runs and 4.8
+        # CPU-h for part 1 below (the stop rule ends most phases well before the cap: the
+        # frozen run took 0.40x the estimate of the older EPOCH_MS). Three seeds for DNN
         # and CNNLoc in Table 1 (stand-alone, +++); one for Table 1's * / ** rows, BayesCNN,
         # bAaT and Tables 2-3 (the first try, three seeds everywhere, was 319 runs, 26.6 CPU-h)
         "full": {

@@ -110,16 +110,20 @@ training sets, median of epochs 2 onwards, median of 3-5 repeats)::
     CNNLoc    stand-alone  0.363  0.381    0.385
               teacher      0.068  0.078    0.074
               distil       0.545  0.562    0.592
-    BayesCNN  stand-alone  0.863  2.297    1.178
-              teacher      0.614  1.103    0.640
-              distil       1.502  2.495    1.695
-    bAaT      stand-alone  1.664  3.550    2.351
-              teacher      0.629  1.145    0.686
-              distil       1.993  4.150    2.268
+    BayesCNN  stand-alone  0.900  2.002    1.048
+              teacher      0.429  0.971    0.505
+              distil       1.391  2.353    1.504
+    bAaT      stand-alone  0.306  0.593    0.184
+              teacher      0.467  0.860    0.589
+              distil       0.586  0.854    0.487
     CNNLoc    SAE          0.020  0.030    0.022
 
-A stand-alone epoch on the whole UJI training set (19,937) therefore takes 1.5 s (DNN), 7.2 s
-(CNNLoc), 17 s (BayesCNN) and 33 s (bAaT); an SAE pre-training epoch of CNNLoc 0.40 s.
+BayesCNN's and bAaT's rows (and their evaluation) were measured again after their speed-ups
+(in-place ReLUs; bAaT computing only the words that carry something), by ``make bench``
+(``benchmarks/bench_mst.py``, the same protocol, median of 3 repeats) on 2026-12-07; the other
+rows predate it and still hold within about 0.7-1.2x (the performance page shows each cell's
+ratio). A stand-alone epoch on the whole UJI training set (19,937) therefore takes 1.5 s (DNN),
+7.2 s (CNNLoc), 18 s (BayesCNN) and 6.1 s (bAaT); an SAE pre-training epoch of CNNLoc 0.40 s.
 :func:`estimate` turns these numbers into the cost of a plan (every phase's epochs x
 fingerprints x ms, plus evaluation and the teachers' forward pass).
 
@@ -135,9 +139,9 @@ fingerprints x ms, plus evaluation and the teachers' forward pass).
   200 steps), teachers likewise; Table 4's partitions 30 (UJI) / 200 (Tampere, UJI-LIB)
   epochs, so a 10 % partition gets about the steps of its full set (UJI 1 %: 60), five
   partitions; CNNLoc's SAE pre-training 5 epochs on UJI (2 s, 97 % of the reconstruction gain
-  of 40), the authors' 40 on Tampere and UJI-LIB. :func:`estimate`: 129 runs, 2,296 CPU-s = 12
-  experts 711 + the rest of Table 1 938 + Table 2 414 + Table 3 47 + Table 4 187; on two
-  workers about 1,150 s of compute. Measured before the SAE pre-training was added (estimate
+  of 40), the authors' 40 on Tampere and UJI-LIB. :func:`estimate`: 129 runs, 1,734 CPU-s
+  (2,296 before bAaT's and BayesCNN's speed-ups: 12 experts 711 + the rest of Table 1 938 +
+  Table 2 414 + Table 3 47 + Table 4 187); on two workers about 870 s of compute. Measured before the SAE pre-training was added (estimate
   2,256 CPU-s then; the pre-training adds 40) with
   ``run_all(Settings.from_profile("quick"), workers=2)``, fresh ``artefacts_dir``, otherwise
   idle machine: 773 s (12.9 min; the runs' own wall times sum to 1,537 s, 0.68 of the estimate,
@@ -152,10 +156,11 @@ fingerprints x ms, plus evaluation and the teachers' forward pass).
   most epochs), and UJI-LIB (576 fingerprints, 5 batches an epoch) is Tampere-sized (697); UTS's
   400 epochs @ 1e-4 would give it 2,000 Adam steps at a tenth of the rate where UTS itself
   (9,108 fingerprints) gets 28,800. Teachers train for their dataset's epochs (the paper states
-  one schedule for all phases) at the WGAN-GP rate 1e-4. :func:`estimate`: 483 runs, 827,000
-  CPU-s = 230 CPU-hours with one thread per run (distilling 464,000 s, the transfer baselines
-  254,000, experts 63,000, Table 4's stand-alone models 46,000; bAaT half of it all), i.e.
-  about 115 hours (4.8 days) of wall time on this machine's two cores. What a GPU would take
+  one schedule for all phases) at the WGAN-GP rate 1e-4. :func:`estimate`: 483 runs, 484,000
+  CPU-s = 134 CPU-hours with one thread per run (distilling 287,000 s, the transfer baselines
+  134,000, experts 38,000, Table 4's stand-alone models 24,000; BayesCNN 256,000 of it all,
+  bAaT 97,000), i.e. about 67 hours (2.8 days) of wall time on this machine's two cores (827,000
+  CPU-s, bAaT half of it, before bAaT's and BayesCNN's speed-ups). What a GPU would take
   cannot be measured here: no accelerator is on this machine or lent to this task. These
   networks are small (0.27-0.67 M parameters) and batches of 128 leave a GPU mostly idle, so
   its speed-up should come from a measured GPU epoch (``TrainHistory.epoch_s`` of a short run
@@ -266,20 +271,20 @@ EPOCH_MS: dict[str, dict[str, dict[str, float]]] = {
     "standalone": {
         "dnn": {"ujiindoorloc": 0.075, "tampere": 0.102, "uji-lib": 0.085},
         "cnnloc": {"ujiindoorloc": 0.363, "tampere": 0.381, "uji-lib": 0.385},
-        "bayescnn": {"ujiindoorloc": 0.863, "tampere": 2.297, "uji-lib": 1.178},
-        "baat": {"ujiindoorloc": 1.664, "tampere": 3.550, "uji-lib": 2.351},
+        "bayescnn": {"ujiindoorloc": 0.900, "tampere": 2.002, "uji-lib": 1.048},
+        "baat": {"ujiindoorloc": 0.306, "tampere": 0.593, "uji-lib": 0.184},
     },
     "teacher": {
         "dnn": {"ujiindoorloc": 0.133, "tampere": 0.158, "uji-lib": 0.143},
         "cnnloc": {"ujiindoorloc": 0.068, "tampere": 0.078, "uji-lib": 0.074},
-        "bayescnn": {"ujiindoorloc": 0.614, "tampere": 1.103, "uji-lib": 0.640},
-        "baat": {"ujiindoorloc": 0.629, "tampere": 1.145, "uji-lib": 0.686},
+        "bayescnn": {"ujiindoorloc": 0.429, "tampere": 0.971, "uji-lib": 0.505},
+        "baat": {"ujiindoorloc": 0.467, "tampere": 0.860, "uji-lib": 0.589},
     },
     "distill": {
         "dnn": {"ujiindoorloc": 0.307, "tampere": 0.372, "uji-lib": 0.356},
         "cnnloc": {"ujiindoorloc": 0.545, "tampere": 0.562, "uji-lib": 0.592},
-        "bayescnn": {"ujiindoorloc": 1.502, "tampere": 2.495, "uji-lib": 1.695},
-        "baat": {"ujiindoorloc": 1.993, "tampere": 4.150, "uji-lib": 2.268},
+        "bayescnn": {"ujiindoorloc": 1.391, "tampere": 2.353, "uji-lib": 1.504},
+        "baat": {"ujiindoorloc": 0.586, "tampere": 0.854, "uji-lib": 0.487},
     },
     "sae": {  # SAE pre-training of the framer (CNNLoc only), batch 66, whole training sets
         "cnnloc": {"ujiindoorloc": 0.020, "tampere": 0.030, "uji-lib": 0.022},
@@ -287,8 +292,8 @@ EPOCH_MS: dict[str, dict[str, dict[str, float]]] = {
     "eval": {  # one forward pass in eval mode, batches of 4096
         "dnn": {"ujiindoorloc": 0.015, "tampere": 0.028, "uji-lib": 0.013},
         "cnnloc": {"ujiindoorloc": 0.115, "tampere": 0.166, "uji-lib": 0.102},
-        "bayescnn": {"ujiindoorloc": 1.259, "tampere": 2.754, "uji-lib": 0.676},
-        "baat": {"ujiindoorloc": 0.693, "tampere": 1.405, "uji-lib": 0.924},
+        "bayescnn": {"ujiindoorloc": 0.301, "tampere": 0.674, "uji-lib": 0.362},
+        "baat": {"ujiindoorloc": 0.101, "tampere": 0.199, "uji-lib": 0.089},
     },
 }
 _KNN_S_PER_PAIR = 5e-8  # kNN (brute force, 1 thread): seconds per (train, test) pair per k
