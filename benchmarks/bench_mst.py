@@ -18,6 +18,16 @@ DNN/CNNLoc, 512 for BayesCNN/bAaT, or the whole set when smaller) and its timed 
 epoch is the warm-up. An evaluation timing is one call after one untimed warm-up call. R timed
 repeats run *interleaved* within each phase, and the best of R is kept (the median beside it).
 
+**bf16 autocast** (section ``precision``, BayesCNN and bAaT: the two convolution / attention
+networks): the same stand-alone epoch timed in float32 and under
+``torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False)`` wrapped around the
+package's ``train_specialised`` (interleaved, 1 thread), and a loss-curve check: ``--precision-epochs``
+epochs on the timed subset, float32 with seeds 0 and 1 and bf16 with seed 0, each then evaluated
+on the test subset in float32. The tolerance: bf16's loss curve (training J_MAE per epoch, in
+metres) lies no farther from float32's (seed 0; mean absolute difference over the epochs) than
+float32 with another seed does. The chapter's runs stay float32; this measures what the switch
+would give.
+
 The measured 1-thread table then replaces ``EPOCH_MS`` in ``experiment.estimate`` for the
 ``quick`` and ``paper`` profiles (``Settings.from_profile``): CPU-hours, and wall time on the
 ``quick`` profile's 2 workers. With CUDA (``torch.cuda.is_available()``) every phase is timed
@@ -35,6 +45,7 @@ timing), and a table on stdout. ``run(...)`` is the same thing as a function (th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import math
 import os
@@ -95,6 +106,8 @@ SEED = 0
 ESTIMATE_PROFILES = ("quick", "paper")
 QUICK_TARGET_MIN = 25.0  # the issue: the whole chapter under quick within 25 min on 2 cores
 GPU_TARGET_H = 24.0  # the issue: a paper profile that a GPU finishes in hours, not days
+PRECISION_MODELS = ("bayescnn", "baat")  # the networks the issue asks to make 2x faster
+PRECISION_EPOCHS = 20  # loss-curve check: epochs of each of the three trainings (quick: 2)
 SGEMM_N = 1024  # torch.mm of two n x n float32 matrices: this machine's reference rate
 SGEMM_REPEATS = 10
 
@@ -141,10 +154,10 @@ def load_sets(datasets: Sequence[str], models: Sequence[str], sizes: Mapping[str
     return subsets, info
 
 
-def _model(name: str, n_anchors: int) -> torch.nn.Module:
+def _model(name: str, n_anchors: int, seed: int = SEED) -> torch.nn.Module:
     """A fresh network, seeded as the experiment builds it (outside any timing)."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(SEED)
+        torch.manual_seed(seed)
         return build(name, n_anchors)
 
 
@@ -467,17 +480,27 @@ def run(repeats: int | None = None, *, out: str | Path | None = None,
         models: Sequence[str] = MODELS, datasets: Sequence[str] = DATASETS,
         phases: Sequence[str] = PHASES, size: int | Mapping[str, int] | None = None,
         threads: Sequence[int] | None = None, cuda: bool | None = None, seed: int = 0,
-        verbose: bool = True, quick: bool = False) -> dict[str, Any]:
+        verbose: bool = True, quick: bool = False,
+        precision_epochs: int | None = None) -> dict[str, Any]:
     """Run the benchmark; return the results dict and, when ``out`` is given, write
     ``mst_training.json`` and ``mst_training.csv`` there (atomically). ``size``: training
     fingerprints per timing, one number or per model (None: :data:`DEFAULT_SIZES`, or 64 with
     ``quick``); ``threads=None``: 1 and ``os.cpu_count()``; ``cuda=None``: time on CUDA too
-    when available. ``repeats=None``: :data:`DEFAULT_REPEATS`, or 1 with ``quick``."""
+    when available. ``repeats=None``: :data:`DEFAULT_REPEATS`, or 1 with ``quick``.
+    ``precision_epochs``: epochs of the bf16 loss-curve check (None: :data:`PRECISION_EPOCHS`,
+    or 2 with ``quick``; 0 times the two precisions without the curves); the precision section
+    runs when the stand-alone phase is timed at 1 thread."""
     if repeats is None:
         repeats = QUICK["repeats"] if quick else DEFAULT_REPEATS
     if isinstance(repeats, bool) or int(repeats) != repeats or repeats < 1:
         raise ValueError(f"repeats must be an integer >= 1, got {repeats!r}")
     repeats = int(repeats)
+    if precision_epochs is None:
+        precision_epochs = 2 if quick else PRECISION_EPOCHS
+    if isinstance(precision_epochs, bool) or int(precision_epochs) != precision_epochs \
+            or precision_epochs < 0:
+        raise ValueError(f"precision_epochs must be an integer >= 0, got {precision_epochs!r}")
+    precision_epochs = int(precision_epochs)
     models = _check_names("models", models, MODELS)
     datasets = _check_names("datasets", datasets, DATASETS)
     phases = _check_names("phases", phases, PHASES)
@@ -503,6 +526,8 @@ def run(repeats: int | None = None, *, out: str | Path | None = None,
         rows += time_phases(phases, models, datasets, [1], "cuda", subsets, experts, third,
                             repeats, verbose)
     tabs = tables(rows)
+    precision = (precision_check(models, datasets, subsets, repeats, precision_epochs, verbose)
+                 if "standalone" in phases and 1 in threads else {})
     sgemm = sgemm_rate()
     flops = {"sgemm": sgemm, "phase": "standalone", "threads": 1,
              "by_model": flops_table(models, datasets, subsets, rows, sgemm)
@@ -549,6 +574,7 @@ def run(repeats: int | None = None, *, out: str | Path | None = None,
         "tables": tabs,
         "ratio_summary": ratio_summary(rows),
         "flops": flops,
+        "precision": precision,
         "estimates": est,
         "targets": {},
         "elapsed_seconds": None,
@@ -560,6 +586,113 @@ def run(repeats: int | None = None, *, out: str | Path | None = None,
     if verbose:
         print(report(doc))
     return doc
+
+
+# --------------------------------------------------------------------------------------------
+# bf16 autocast: speed and loss curve
+# --------------------------------------------------------------------------------------------
+
+def _precision(name: str) -> Any:
+    """The autocast context of ``name``: ``"bf16"`` (CPU autocast to bfloat16: matrix products
+    and convolutions in bf16, the losses and the optimiser in float32) or ``"fp32"`` (none)."""
+    if name == "bf16":
+        # without the weight cache: the cache keeps the bf16 copy of each weight until the
+        # outermost autocast region ends, so around a whole training loop every step would
+        # see the first step's weights (the package's own TrainConfig.amp enters autocast per
+        # forward pass instead, and only on CUDA)
+        return torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False)
+    if name == "fp32":
+        return contextlib.nullcontext()
+    raise ValueError(f"precision={name!r}; allowed: 'fp32', 'bf16'")
+
+
+def _curve(m: str, train: data.FingerprintSet, test: data.FingerprintSet, precision: str,
+           seed: int, epochs: int) -> tuple[list[float], float]:
+    """The loss curve of ``epochs`` stand-alone epochs at 1 thread under ``precision`` — each
+    epoch's mean training J_MAE in metres (J_MAE x the model's ``pos_scale``) — and the trained
+    model's mean error on ``test`` (m), evaluated in float32 outside the autocast: the
+    de-standardised positions (UJI's are millions of metres from the origin) need float32, which
+    a bf16 switch would keep."""
+    model = _model(m, train.n_anchors, seed)
+    with _precision(precision):
+        h = train_specialised(model, train, seed=seed,
+                              config=TrainConfig(epochs=epochs, lr=LR, num_threads=1))
+    scale = float(model.pos_scale.reshape(-1)[0])  # isotropic: one value on every axis
+    return ([float(v) * scale for v in h.metrics["J_MAE"]],
+            float(np.mean(evaluate(model.float(), test))))
+
+
+def curve_check(fp32_0: Sequence[float], fp32_1: Sequence[float],
+                bf16_0: Sequence[float]) -> dict[str, Any]:
+    """bf16's loss curve against float32's (same seed) and float32's against another seed: the
+    mean absolute difference over the epochs (m) of each, and whether bf16's is within the
+    seed's (the tolerance: bf16 changes the loss curve no more than a change of seed does)."""
+    a, b, c = (np.asarray(v, dtype=float) for v in (fp32_0, fp32_1, bf16_0))
+    if not (len(a) == len(b) == len(c)) or len(a) == 0:
+        raise ValueError(f"curves must have the same, non-zero length; got {len(a)}, {len(b)}, "
+                         f"{len(c)}")
+    bf16_dev, seed_dev = float(np.mean(np.abs(c - a))), float(np.mean(np.abs(b - a)))
+    return {"bf16_vs_fp32_m": bf16_dev, "seed_vs_seed_m": seed_dev,
+            "within_tolerance": bool(bf16_dev <= seed_dev),
+            "last_m": {"fp32_seed0": float(a[-1]), "fp32_seed1": float(b[-1]),
+                       "bf16_seed0": float(c[-1])}}
+
+
+def precision_check(models: Sequence[str], datasets: Sequence[str], subsets: Mapping,
+                    repeats: int, epochs: int, verbose: bool) -> dict[str, Any]:
+    """Per (model, dataset) of :data:`PRECISION_MODELS`: the stand-alone epoch (epoch 2 of 2,
+    1 thread, interleaved) in float32 and under bf16 autocast, their ratio, and with
+    ``epochs`` > 0 the loss-curve check (:func:`curve_check`)."""
+    models = [m for m in models if m in PRECISION_MODELS]
+    jobs: dict[str, dict[str, Any]] = {}
+    for m in models:
+        for d in datasets:
+            train = subsets[(m, d)]["train"]
+            for prec in ("fp32", "bf16"):
+                def run(m: str = m, train: Any = train, prec: str = prec) -> Any:
+                    model = _model(m, train.n_anchors)
+                    with _precision(prec):
+                        return train_specialised(model, train, seed=SEED,
+                                                 config=_train_cfg(EPOCHS_PER_TIMING, 1, "cpu"))
+                row = _row("standalone", m, d, "cpu", 1, len(train), repeats,
+                           f"train_specialised(build({m!r}), train, epochs=2, threads=1) "
+                           f"under {prec}; epoch 2")
+                row.update(section="precision", method=f"precision/{m}/{d}/{prec}",
+                           precision=prec, stored_ms=None)
+                jobs[row["method"]] = {"row": row, "run": run, "timer": "epoch"}
+    if jobs:
+        log(verbose, f"precision: fp32 vs bf16 autocast, models {models}, datasets "
+             f"{list(datasets)}")
+        time_interleaved(jobs, repeats, verbose)
+    cells: dict[str, Any] = {}
+    for m in models:
+        for d in datasets:
+            f32, b16 = (jobs[f"precision/{m}/{d}/{p}"]["row"] for p in ("fp32", "bf16"))
+            ok = f32["skipped"] is None and b16["skipped"] is None
+            cell: dict[str, Any] = {
+                "fp32_ms": f32["ms_per_fingerprint"], "bf16_ms": b16["ms_per_fingerprint"],
+                "speedup": f32["seconds"] / b16["seconds"] if ok else None}
+            if epochs > 0:
+                s = subsets[(m, d)]
+                got = {k: _curve(m, s["train"], s["test"], p, seed, epochs)
+                       for k, p, seed in (("fp32_seed0", "fp32", 0), ("fp32_seed1", "fp32", 1),
+                                          ("bf16_seed0", "bf16", 0))}
+                curves = {k: v[0] for k, v in got.items()}
+                cell.update(curves=curves, test_mae_m={k: v[1] for k, v in got.items()},
+                            **curve_check(*curves.values()))
+                log(verbose, f"  {m} {d}: bf16 {cell['speedup'] or float('nan'):.2f}x, curve "
+                     f"{cell['bf16_vs_fp32_m']:.3f} m from fp32 (seed to seed "
+                     f"{cell['seed_vs_seed_m']:.3f} m)")
+            cells.setdefault(m, {})[d] = cell
+    return {"models": models, "epochs": epochs, "rows": [j["row"] for j in jobs.values()],
+            "by_model": cells,
+            "tolerance": ("bf16's loss curve (seed 0; training J_MAE per epoch, in metres) no "
+                          "farther from float32's (seed 0) than float32 with seed 1 is: mean "
+                          "absolute difference over the epochs"),
+            "method": ("torch.autocast('cpu', dtype=torch.bfloat16) around train_specialised; "
+                       "timing as the standalone phase (epoch 2 of 2, 1 thread, best of R "
+                       "interleaved); curves: train_specialised on the timed subset, lr 1e-3, "
+                       "batch 128, then evaluate on the timed test subset in float32")}
 
 
 # --------------------------------------------------------------------------------------------
@@ -707,6 +840,22 @@ def report(doc: dict[str, Any]) -> str:
                              + _cell(r["achieved_gflop_per_s"], ".1f", 9)
                              + _cell(None if r["fraction_of_sgemm"] is None
                                      else 100 * r["fraction_of_sgemm"], ".0f", 9, "%"))
+    pr = doc.get("precision") or {}
+    if pr.get("by_model"):
+        lines += ["", (f"bf16 autocast against float32, stand-alone epoch at 1 thread; curve: "
+                       f"{pr['epochs']} epochs, mean |difference| of the training J_MAE curves (m); test MAE in fp32"),
+                  f"    {'model':<9}{'dataset':<13}{'fp32 ms':>9}{'bf16 ms':>9}{'speed-up':>9}"
+                  f"{'bf16 dev':>10}{'seed dev':>10}{'MAE fp32':>10}{'MAE bf16':>10}  within"]
+        for m, by_d in pr["by_model"].items():
+            for d, c in by_d.items():
+                lines.append(f"    {m:<9}{d:<13}" + _cell(c["fp32_ms"], ".3f", 9)
+                             + _cell(c["bf16_ms"], ".3f", 9) + _cell(c["speedup"], ".2f", 8, "x")
+                             + _cell(c.get("bf16_vs_fp32_m"), ".3f", 10)
+                             + _cell(c.get("seed_vs_seed_m"), ".3f", 10)
+                             + _cell((c.get("test_mae_m") or {}).get("fp32_seed0"), ".2f", 10)
+                             + _cell((c.get("test_mae_m") or {}).get("bf16_seed0"), ".2f", 10)
+                             + ("  " + ("yes" if c["within_tolerance"] else "no")
+                                if "within_tolerance" in c else ""))
     lines += ["", ("profiles (experiment.estimate with the measured 1-thread table; stored = "
               "with EPOCH_MS):")]
     for name, e in doc["estimates"].items():
@@ -747,10 +896,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="torch thread counts (default 1 and os.cpu_count())")
     p.add_argument("--no-cuda", action="store_true", help="do not time on CUDA even if available")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision-epochs", type=int, default=None,
+                   help=f"epochs of the bf16 loss-curve check (default {PRECISION_EPOCHS}; "
+                        "--quick: 2; 0: timing only)")
     a = p.parse_args(argv)
     run(repeats=a.repeats, out=a.out, models=a.models, datasets=a.datasets, phases=a.phases,
         size=a.size, threads=a.threads, cuda=False if a.no_cuda else None, seed=a.seed,
-        quick=a.quick)
+        quick=a.quick, precision_epochs=a.precision_epochs)
     print(f"\nwrote {a.out / (BENCHMARK + '.json')} and {a.out / (BENCHMARK + '.csv')}")
     return 0
 

@@ -1,7 +1,7 @@
 """A tiny run of benchmarks/bench_mst.py: the shape of its results, never their speed.
 
 ``run(quick=True)``: 64 fingerprints per set, all four networks, all four phases on UJI, Tampere
-and UJI-LIB, 1 torch thread, R = 1 (about 15 s). Checked: the JSON keys, a finite positive time
+and UJI-LIB, 1 torch thread, R = 1, the bf16 check with 2 epochs (about 20 s). Checked: the JSON keys, a finite positive time
 (or a skip reason) for every timing, the files on disk, that the profiles' estimates are
 ``experiment.estimate`` of the measured table, the targets, the performance page's renderer, and
 the argument checks (which fail before any data is read).
@@ -59,7 +59,8 @@ def test_json_has_the_expected_keys(tiny):
     doc, out = tiny
     for key in ("schema", "benchmark", "created", "quick", "machine", "load_average_before",
                 "load_average_after", "data", "settings", "timing", "cuda", "stored_epoch_ms",
-                "rows", "tables", "ratio_summary", "estimates", "targets", "elapsed_seconds"):
+                "rows", "tables", "ratio_summary", "precision", "estimates", "targets",
+                "elapsed_seconds"):
         assert key in doc, key
     assert doc["benchmark"] == "mst_training" and doc["quick"] is True
     on_disk = json.loads((out / "mst_training.json").read_text())
@@ -205,11 +206,68 @@ def test_report_and_the_performance_page(bench, tiny, tmp_path):
     assert "| standalone | `dnn` | ujiindoorloc | 64 |" in ms_table
     assert "t1 [samples/s]" in ms_table and "EPOCH_MS [ms]" in ms_table
     assert len(view.targets) == 2
+    bf16 = next(t for c, t in view.tables if c.startswith("bf16 autocast"))
+    assert any(line.startswith("| `bayescnn` | tampere |") for line in bf16)
+    assert not any("`dnn`" in line for line in bf16)
+    assert "bf16 autocast" in text and "seed dev" in text
     dest = tmp_path / "book" / "performance.md"
     write_performance_page(out, tmp_path / "no-runs", "quick", dest)
     page = dest.read_text()
     assert "(mst_training-bench)=" in page and "No renderer knows" not in page
     assert "`quick_profile_compute_within_25_min_on_2_workers`" in page
+
+
+@needs_data
+def test_the_precision_section_times_bayescnn_and_baat_in_both_precisions(tiny):
+    doc, _ = tiny
+    pr = doc["precision"]
+    assert pr["models"] == ["bayescnn", "baat"] and pr["epochs"] == 2
+    methods = {r["method"] for r in pr["rows"]}
+    assert methods == {f"precision/{m}/{d}/{p}" for m in ("bayescnn", "baat")
+                       for d in DATASETS for p in ("fp32", "bf16")}
+    # the precision rows stay out of the main table and its estimates
+    assert not any(r["method"].startswith("precision/") for r in doc["rows"])
+    for m in ("bayescnn", "baat"):
+        for d in DATASETS:
+            c = pr["by_model"][m][d]
+            assert _positive(c["fp32_ms"]) and _positive(c["bf16_ms"]) and _positive(c["speedup"])
+            assert set(c["curves"]) == {"fp32_seed0", "fp32_seed1", "bf16_seed0"}
+            assert all(len(v) == 2 for v in c["curves"].values())
+            assert set(c["test_mae_m"]) == set(c["curves"])
+            assert all(_positive(v) for v in c["test_mae_m"].values())
+            assert isinstance(c["within_tolerance"], bool)
+
+
+def test_curve_check_passes_a_curve_closer_than_another_seed_and_fails_a_farther_one(bench):
+    fp32_0, fp32_1 = [10.0, 8.0, 7.0], [10.5, 8.5, 7.5]  # seed to seed: 0.5 m
+    near = bench.curve_check(fp32_0, fp32_1, [10.2, 7.9, 7.1])
+    assert near["bf16_vs_fp32_m"] == pytest.approx(0.4 / 3)
+    assert near["seed_vs_seed_m"] == pytest.approx(0.5) and near["within_tolerance"] is True
+    assert near["last_m"] == {"fp32_seed0": 7.0, "fp32_seed1": 7.5, "bf16_seed0": 7.1}
+    far = bench.curve_check(fp32_0, fp32_1, [11.0, 9.0, 8.0])
+    assert far["bf16_vs_fp32_m"] == pytest.approx(1.0) and far["within_tolerance"] is False
+    with pytest.raises(ValueError, match="same, non-zero length"):
+        bench.curve_check([1.0], [1.0, 2.0], [1.0])
+
+
+def test_the_precision_context_is_bf16_autocast_or_nothing(bench):
+    with bench._precision("bf16"):
+        y = torch.nn.functional.linear(torch.ones(2, 3), torch.ones(4, 3))
+    assert y.dtype == torch.bfloat16
+    with bench._precision("fp32"):
+        assert torch.nn.functional.linear(torch.ones(2, 3), torch.ones(4, 3)).dtype == torch.float32
+    with pytest.raises(ValueError, match="precision='fp16'"):
+        bench._precision("fp16")
+    # around a whole training loop, a step must see the weights the last step left: no cached
+    # bf16 copy of a weight outlives its update
+    lin = torch.nn.Linear(3, 1)
+    x = torch.ones(1, 3)
+    with bench._precision("bf16"):
+        before = lin(x).item()
+        with torch.no_grad():
+            lin.weight.add_(1.0)
+        after = lin(x).item()
+    assert after == pytest.approx(before + 3.0, abs=0.05)
 
 
 def test_bad_arguments_fail_before_any_work(bench):
@@ -225,6 +283,8 @@ def test_bad_arguments_fail_before_any_work(bench):
         bench.run(size=1, models=("dnn",), verbose=False)
     with pytest.raises(ValueError, match="threads"):
         bench.run(threads=(0,), verbose=False)
+    with pytest.raises(ValueError, match="precision_epochs"):
+        bench.run(precision_epochs=-1, verbose=False)
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="cuda=True"):
             bench.run(cuda=True, verbose=False)

@@ -438,3 +438,9 @@ def test_training_cost_text_does_not_scale_the_paper_estimate_by_an_early_stoppe
     text = report.training_cost_text(early, paper_settings)
     assert "0.20× the estimate (the estimate counts every phase to its cap" in text
     assert "scaled by" not in text and "ratio is not applied" in text
+    # the dearest model is named with its share, from the estimate itself
+    from ipsbook.methods.mst.experiment import estimate
+    by_model = estimate(paper_settings).groupby("model").seconds.sum() / 3600
+    dearest = by_model.drop("knn", errors="ignore").idxmax()
+    label = {"dnn": "DNN", "cnnloc": "CNNLoc", "bayescnn": "BayesCNN", "baat": "bAaT"}[dearest]
+    assert f"({label} the dearest, {by_model[dearest]:,.0f} h of it)" in text

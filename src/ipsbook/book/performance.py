@@ -388,6 +388,29 @@ def _mst_training(d: Mapping[str, Any]) -> View:
              "`torch.mm` of float32 matrices)"),
             table(("model", "dataset", "MFLOP", "achieved [GFLOP/s]", "of sgemm [%]"), frows,
                   "llrrr")))
+    pr = d.get("precision") or {}
+    if pr.get("by_model"):
+        def within(c: Mapping[str, Any]) -> str:
+            return "—" if "within_tolerance" not in c else (
+                "yes" if c["within_tolerance"] else "no")
+        prows = [(f"`{m}`", escape(str(ds)), _num(c.get("fp32_ms")), _num(c.get("bf16_ms")),
+                  _num(c.get("speedup")), _num(c.get("bf16_vs_fp32_m")),
+                  _num(c.get("seed_vs_seed_m")), within(c),
+                  *(_num((c.get("test_mae_m") or {}).get(k))
+                    for k in ("fp32_seed0", "fp32_seed1", "bf16_seed0")))
+                 for m, by_ds in pr["by_model"].items() for ds, c in by_ds.items()]
+        view.tables.append((
+            ("bf16 autocast (`torch.autocast(\"cpu\", dtype=torch.bfloat16)` around "
+             "`train_specialised`) against float32: a stand-alone epoch at 1 thread [ms per "
+             f"fingerprint], and a loss-curve check of {pr.get('epochs')} epochs on the timed "
+             "subsets (training J_MAE per epoch [m], mean absolute difference of two curves; "
+             "then each model's mean test error [m], evaluated in float32). "
+             f"Tolerance: {escape(str(pr.get('tolerance', '')))}. The chapter's runs stay "
+             "float32"),
+            table(("model", "dataset", "fp32 [ms]", "bf16 [ms]", "speed-up",
+                   "bf16 vs fp32 [m]", "seed 1 vs seed 0 [m]", "within tolerance",
+                   "test fp32 s0 [m]", "test fp32 s1 [m]", "test bf16 s0 [m]"), prows,
+                  "llrrrrrlrrr")))
     view.targets = _target_rows(d.get("targets"))
     return view
 

@@ -322,6 +322,8 @@ def training_cost_text(res: Any, paper_settings: Settings) -> str:
     cpu_h = paper_est.seconds.sum() / 3600
     measured = res.runs.dropna(subset=["wall_s"])
     ratio = measured.wall_s.sum() / measured.estimated_s.sum() if len(measured) else float("nan")
+    by_model = paper_est[paper_est.model != "knn"].groupby("model").seconds.sum() / 3600
+    dearest_label, dearest_h = MODEL_LABELS.get(by_model.idxmax(), by_model.idxmax()), by_model.max()
     devices = sorted(set(res.training["device"].dropna()))
     on_gpu = any(str(x).startswith("cuda") for x in devices)
     unit = "GPU" if on_gpu else "CPU"
@@ -334,8 +336,8 @@ def training_cost_text(res: Any, paper_settings: Settings) -> str:
            "well before it)" if stopped else "")
         + f". The `paper` profile: {len(paper_est)} runs, about "
         f"**{cpu_h:,.0f} CPU-hours** at one thread per run on this machine by the stored epoch "
-        f"times (bAaT {paper_est[paper_est.model == 'baat'].seconds.sum() / 3600:,.0f} h of "
-        f"it), i.e. {cpu_h / 2 / 24:.1f} days on two cores"
+        f"times ({dearest_label} the dearest, {dearest_h:,.0f} h of it), i.e. "
+        f"{cpu_h / 2 / 24:.1f} days on two cores"
         + (f"; scaled by the measured-to-estimated ratio of this run "
            f"({'on the GPU' if on_gpu else 'on the CPU'}), about {cpu_h * ratio:,.0f} "
            f"{unit}-hours" if np.isfinite(ratio) and not stopped else "")
