@@ -225,6 +225,11 @@ def test_constraint_figure_and_pairing_comparison():
     assert any(abs(line.get_ydata()[0] - none) < 1e-12 for line in left.get_lines()
                if line.get_linestyle() == "--")  # J_MI's no-information line
     assert "[" in left.get_xlabel() and "[" in right.get_ylabel()
+    # one legend below the panels (none inside them), naming every term and the 0 floor
+    assert left.get_legend() is None and right.get_legend() is None
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()][:4] == ["J_MAE", "J_Sim", "J_MI", "J_FI"]
+    assert "exactly 0 is drawn at 1e-08" in legend.get_title().get_text()
     with pytest.raises(ValueError, match="bAaT"):
         plots.constraint_figure(curves, model="bAaT")
 

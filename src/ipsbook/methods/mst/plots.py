@@ -162,8 +162,9 @@ def constraint_figure(curves: pd.DataFrame, *, model: str = "DNN", caption: str 
     two sources, per target: left, each loss term's epoch mean (log scale) with J_MI's
     no-information value N·ln 4 as a dashed line in its colour; right, each weighted term's share
     of the summed gradient norms with respect to the student's parameters (log scale; measured on
-    the epoch's first batch(es), :func:`.distill.distill`). Seeds: mean per epoch; Table 4's
-    runs on part of the training set are left out.
+    the epoch's first batch(es), :func:`.distill.distill`); one legend below the panels, which
+    says where an exact 0 is drawn. Seeds: mean per epoch; Table 4's runs on part of the
+    training set are left out.
     ``curves``: :attr:`.experiment.Results.curves`."""
     if curves.empty:
         raise ValueError("curves is empty: no distilling run was recorded")
@@ -204,8 +205,11 @@ def constraint_figure(curves: pd.DataFrame, *, model: str = "DNN", caption: str 
         plotting.labelled(row[1], "epoch [passes over the target set]",
                           "share of gradient norm [fraction; log]",
                           "weighted terms' gradient shares (student)")
-        row[0].legend(fontsize=7, title=_TERM_UNITS, title_fontsize=6)
-        row[1].legend(fontsize=7)
+    # one legend for all panels, below them, where it covers no curve
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=7,
+               title=f"{_TERM_UNITS}; a value or share of exactly 0 is drawn at {tiny:g}",
+               title_fontsize=7)
     if caption:
         fig.suptitle(caption, fontsize=9)
     return fig
