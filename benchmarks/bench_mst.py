@@ -21,8 +21,8 @@ repeats run *interleaved* within each phase, and the best of R is kept (the medi
 **bf16 autocast** (section ``precision``, BayesCNN and bAaT: the two convolution / attention
 networks): the same stand-alone epoch timed in float32 and under
 ``torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False)`` wrapped around the
-package's ``train_specialised`` (interleaved, 1 thread), and a loss-curve check: ``--precision-epochs``
-epochs on the timed subset, float32 with seeds 0 and 1 and bf16 with seed 0, each then evaluated
+package's ``train_specialised`` (interleaved, 1 thread), and a loss-curve check:
+``--precision-epochs`` epochs on the timed subset, float32 with seeds 0 and 1 and bf16 with seed 0, each then evaluated
 on the test subset in float32. The tolerance: bf16's loss curve (training J_MAE per epoch, in
 metres) lies no farther from float32's (seed 0; mean absolute difference over the epochs) than
 float32 with another seed does. The chapter's runs stay float32; this measures what the switch
@@ -843,9 +843,10 @@ def report(doc: dict[str, Any]) -> str:
     pr = doc.get("precision") or {}
     if pr.get("by_model"):
         lines += ["", (f"bf16 autocast against float32, stand-alone epoch at 1 thread; curve: "
-                       f"{pr['epochs']} epochs, mean |difference| of the training J_MAE curves (m); test MAE in fp32"),
-                  f"    {'model':<9}{'dataset':<13}{'fp32 ms':>9}{'bf16 ms':>9}{'speed-up':>9}"
-                  f"{'bf16 dev':>10}{'seed dev':>10}{'MAE fp32':>10}{'MAE bf16':>10}  within"]
+                       f"{pr['epochs']} epochs, mean |difference| of the training J_MAE curves "
+                       "(m); test MAE in fp32"),
+                  (f"    {'model':<9}{'dataset':<13}{'fp32 ms':>9}{'bf16 ms':>9}{'speed-up':>9}"
+                   f"{'bf16 dev':>10}{'seed dev':>10}{'MAE fp32':>10}{'MAE bf16':>10}  within")]
         for m, by_d in pr["by_model"].items():
             for d, c in by_d.items():
                 lines.append(f"    {m:<9}{d:<13}" + _cell(c["fp32_ms"], ".3f", 9)

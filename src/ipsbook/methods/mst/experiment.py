@@ -141,8 +141,8 @@ fingerprints x ms, plus evaluation and the teachers' forward pass).
   partitions; CNNLoc's SAE pre-training 5 epochs on UJI (2 s, 97 % of the reconstruction gain
   of 40), the authors' 40 on Tampere and UJI-LIB. :func:`estimate`: 129 runs, 1,734 CPU-s
   (2,296 before bAaT's and BayesCNN's speed-ups: 12 experts 711 + the rest of Table 1 938 +
-  Table 2 414 + Table 3 47 + Table 4 187); on two workers about 870 s of compute. Measured before the SAE pre-training was added (estimate
-  2,256 CPU-s then; the pre-training adds 40) with
+  Table 2 414 + Table 3 47 + Table 4 187); on two workers about 870 s of compute. Measured
+  before the SAE pre-training was added (estimate 2,256 CPU-s then; the pre-training adds 40) with
   ``run_all(Settings.from_profile("quick"), workers=2)``, fresh ``artefacts_dir``, otherwise
   idle machine: 773 s (12.9 min; the runs' own wall times sum to 1,537 s, 0.68 of the estimate,
   which errs on the safe side; 862 s for the first 117 of them while another test run shared
@@ -410,8 +410,8 @@ class Settings:
     seeded random subset; None = all), applied to Table 4's partitions too. ``seeds``: runs of
     Tables 1-3; ``seed_limits``: at most that many of them (the first) for a table or a model
     named as key, or for Table 1's ``*`` / ``**`` rows under ``"transfer"`` (e.g.
-    ``{"table2": 1, "baat": 1, "transfer": 1}``; :meth:`seeds_of`); ``partitions``: Table 4's partition seeds; ``fractions``: Table 4's shares of
-    each target's training set. ``lambdas``: λ1..λ4 (eq. 12). ``num_threads``: torch threads per
+    ``{"table2": 1, "baat": 1, "transfer": 1}``; :meth:`seeds_of`); ``partitions``: Table 4's
+    partition seeds; ``fractions``: Table 4's shares of each target's training set. ``lambdas``: λ1..λ4 (eq. 12). ``num_threads``: torch threads per
     run; ``device``: None = CUDA when available. ``stop``: converged training (a
     :class:`ipsbook.training.StopRule` or its fields as a mapping; the ``full`` profile's; see
     the module docstring): every :class:`.train.TrainConfig` phase stops on a plateau of its

@@ -323,7 +323,8 @@ def training_cost_text(res: Any, paper_settings: Settings) -> str:
     measured = res.runs.dropna(subset=["wall_s"])
     ratio = measured.wall_s.sum() / measured.estimated_s.sum() if len(measured) else float("nan")
     by_model = paper_est[paper_est.model != "knn"].groupby("model").seconds.sum() / 3600
-    dearest_label, dearest_h = MODEL_LABELS.get(by_model.idxmax(), by_model.idxmax()), by_model.max()
+    dearest = by_model.idxmax()
+    dearest_label, dearest_h = MODEL_LABELS.get(dearest, dearest), by_model.max()
     devices = sorted(set(res.training["device"].dropna()))
     on_gpu = any(str(x).startswith("cuda") for x in devices)
     unit = "GPU" if on_gpu else "CPU"
@@ -379,9 +380,11 @@ def stopping_table(training: pd.DataFrame) -> pd.DataFrame:
     out = (tr.groupby(["model", "dataset", "group"], sort=False)
            .agg(phases=("run", "size"), cap=("epochs_cap", "max"),
                 epochs_median=("epochs", "median"), epochs_max=("epochs", "max"),
-                best_median=("best", "median"), plateau=("stopped", lambda x: int((x == "plateau").sum())),
+                best_median=("best", "median"),
+                plateau=("stopped", lambda x: int((x == "plateau").sum())),
                 at_cap=("stopped", lambda x: int((x == "cap").sum())),
-                still_improving=("still_improving", lambda x: int(x.fillna(False).astype(bool).sum())))
+                still_improving=("still_improving",
+                                 lambda x: int(x.fillna(False).astype(bool).sum())))
            .reset_index())
     order = {m: i for i, m in enumerate(("DNN", "CNNLoc", "BayesCNN", "bAaT"))}
     return out.sort_values(["model", "dataset"], key=lambda c: c.map(order).fillna(9)

@@ -107,10 +107,8 @@ class _Judge:
         variant) and which seeds they are, in words."""
         pairs = report.paired_frame(self.errors, artefact.lower().replace(" ", ""), d, model,
                                     better, worse)
-        q = 50.0 if what == "MAE" else 75.0
-
         def stat(x: pd.Series) -> float:
-            return float(x.mean()) if what == "MAE" else float(np.percentile(x, q))
+            return float(x.mean()) if what == "MAE" else float(np.percentile(x, 75.0))
 
         seeds = sorted(pairs["seed"].unique())
         if len(seeds) >= 2:
