@@ -229,6 +229,25 @@ def test_stop_rule_enters_configs_and_digests_only_when_set():
         Settings(stop={"patients": 3})
 
 
+def test_cpu_bf16_enters_the_configs_and_digests_of_the_named_networks_only():
+    quick = Settings.from_profile("quick")
+    assert quick.cpu_bf16 == ("bayescnn",) and Settings().cpu_bf16 == ()
+    assert quick.train_config("tampere", model="bayescnn").cpu_bf16 is True
+    assert quick.train_config("tampere", model="dnn").cpu_bf16 is False
+    assert quick.train_config("tampere").cpu_bf16 is False
+    assert quick.joint_config(("ujiindoorloc", "tampere"), "bayescnn").cpu_bf16 is True
+    assert Settings(cpu_bf16="BayesCNN").cpu_bf16 == ("bayescnn",)
+    fp32 = Settings.from_profile("quick", cpu_bf16=())
+    runs = ex._runs(plan(quick))
+    assert {r.model for r in runs} >= {"bayescnn", "dnn", "knn"}
+    for r in runs:
+        changed = _digest_of(r, quick) != _digest_of(r, fp32)
+        assert changed == (r.model == "bayescnn"), r.name
+        assert ("cpu_bf16" in ex._definition(r, quick)) == (r.model == "bayescnn")
+    with pytest.raises(ValueError, match="unknown model 'resnet'"):
+        Settings(cpu_bf16=("resnet",))
+
+
 def test_loss_options_enter_the_digests_of_what_they_train():
     """A cached expert (its teacher) or distilling run trained under another J_Sim form, margin or
     pairing is never reused: each changes the digests of the runs it trains, and nothing else."""

@@ -767,3 +767,59 @@ def test_distill_and_transfer_phases_stop_on_their_own_splits(source):
     assert joint.kind == "collective-sources"
     assert joint.n_train + joint.n_val == len(src1) + len(src2)
 
+
+
+# --- bf16 autocast on CPU (TrainConfig.cpu_bf16) -------------------------------------------------
+
+
+def test_cpu_bf16_autocast_runs_products_in_bf16_and_only_when_asked():
+    from ipsbook.methods.mst.train import autocast
+
+    cpu, w = torch.device("cpu"), torch.ones(4, 3)
+    with autocast(cpu, amp=True, cpu_bf16=True):
+        assert nn.functional.linear(torch.ones(2, 3), w).dtype == torch.bfloat16
+    for amp in (True, False):  # amp alone is CUDA's switch: on CPU it changes nothing
+        with autocast(cpu, amp=amp, cpu_bf16=False):
+            assert nn.functional.linear(torch.ones(2, 3), w).dtype == torch.float32
+    # one region per forward pass: the next pass sees the weights the optimiser left
+    lin, x = nn.Linear(3, 1), torch.ones(1, 3)
+    with autocast(cpu, amp=False, cpu_bf16=True):
+        before = lin(x).item()
+    with torch.no_grad():
+        lin.weight.add_(1.0)
+    with autocast(cpu, amp=False, cpu_bf16=True):
+        after = lin(x).item()
+    assert after == pytest.approx(before + 3.0, abs=0.05)
+
+
+def test_cpu_bf16_training_follows_the_float32_loss_curve_and_evaluates_in_float32():
+    """The switch changes the arithmetic of the forward passes, not the recipe: the loss curve
+    stays near float32's (bf16 keeps 8 bits of mantissa), the network learns, the weights stay
+    float32, and a float32 and a bf16 run really differ (the switch acts)."""
+    from ipsbook.models.fingerprint import build
+
+    tr, te = site(256, 36, seed=0), site(128, 36, seed=1, split="test")
+    curves, errors = {}, {}
+    for bf16 in (False, True):
+        torch.manual_seed(0)
+        model = build("bayescnn", tr.n_anchors)  # the network the profiles name
+        h = train_specialised(model, tr, seed=0, config=TrainConfig(
+            epochs=8, lr=3e-3, cpu_bf16=bf16, **FAST))
+        assert all(p.dtype == torch.float32 for p in model.parameters())
+        curves[bf16], errors[bf16] = np.array(h.metrics["J_MAE"]), np.mean(evaluate(model, te))
+    assert curves[True][-1] < 0.8 * curves[True][0]  # it learns
+    assert not np.array_equal(curves[True], curves[False])  # bf16 was used
+    np.testing.assert_allclose(curves[True], curves[False], rtol=0.05)
+    assert errors[True] == pytest.approx(errors[False], rel=0.1)
+
+
+def test_distilling_terms_under_cpu_bf16_are_float32():
+    model = new_model(16, seed=0)
+    x = torch.as_tensor(model_inputs(model, site(8, 16, seed=2).rss))
+    off = {"sim": False, "mi": False, "fi": False}
+    got = {bf16: distilling_terms(model, x, torch.zeros(8, 2), [], None, constraints=off,
+                                  cpu_bf16=bf16) for bf16 in (False, True)}
+    assert got[True]["J_MAE"].dtype == torch.float32 and got[True]["J_Sim"] is None
+    # the student's forward pass ran in bf16: near float32's value, not equal to it
+    assert got[True]["J_MAE"].item() != got[False]["J_MAE"].item()
+    assert got[True]["J_MAE"].item() == pytest.approx(got[False]["J_MAE"].item(), rel=0.02)

@@ -240,7 +240,12 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
     # framer as an auto-encoder, train.pretrain_framer; 0 = off; the other networks ignore it
     # and their cache digests do not contain it), and caps on training / test fingerprints
     # (None = all); seeds of Tables 1-3; Table 4's partitions and fractions; workers: processes
-    # for run_all (one torch thread each).
+    # for run_all (one torch thread each); cpu_bf16: the networks trained under bfloat16
+    # autocast on CPU (forward passes only; weights, optimiser, losses, evaluation float32):
+    # BayesCNN, whose float32 epoch already runs at ~90 % of this CPU's single-thread sgemm,
+    # trains 1.7-1.8x faster so (benchmarks/bench_mst.py, section precision: its loss curve
+    # stays nearer float32's than another seed's). On CUDA every network already runs under
+    # bf16 autocast (TrainConfig.amp).
     # Cost (experiment.EPOCH_MS, measured on this 2-core CPU with 1 thread, ms per fingerprint
     # per epoch; e.g. UJI stand-alone DNN 0.075, CNNLoc 0.36, BayesCNN 0.90, bAaT 0.31;
     # distilling with two teachers DNN 0.31, CNNLoc 0.55, BayesCNN 1.4, bAaT 0.59; CNNLoc's SAE
@@ -285,6 +290,7 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "checkpoint_every": 1,
             "workers": 1,
             "stop": None,
+            "cpu_bf16": (),
         },
         "quick": {
             "targets": ("ujiindoorloc", "uji-lib", "tampere"),
@@ -306,6 +312,7 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "checkpoint_every": 100,
             "workers": 2,
             "stop": None,
+            "cpu_bf16": ("bayescnn",),
         },
         # full: every phase to a plateau on a validation split of the training fingerprints
         # (stop), capped below the paper's epochs; sized for two working sessions on 2 cores:
@@ -343,6 +350,7 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "checkpoint_every": 5,
             "workers": 2,
             "stop": _STOP,
+            "cpu_bf16": ("bayescnn",),
         },
         "paper": {
             "targets": ("ujiindoorloc", "uji-lib", "tampere"),
@@ -365,6 +373,7 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
             "checkpoint_every": 25,
             "workers": 2,
             "stop": None,
+            "cpu_bf16": ("bayescnn",),
         },
     },
 }

@@ -206,11 +206,14 @@ def distilling_terms(
     noise: torch.Tensor | None = None,
     options: DistillOptions = DistillOptions(),
     amp: bool = False,
+    cpu_bf16: bool = False,
 ) -> dict[str, torch.Tensor | None]:
     """J_MAE, J_Sim, J_MI, J_FI of one batch (Algorithm 3, lines 5-23); a term switched off by
-    ``constraints`` is ``None``. ``noise``: ``(B, max noise_dim)``, drawn when not given."""
+    ``constraints`` is ``None``. ``noise``: ``(B, max noise_dim)``, drawn when not given.
+    ``amp`` / ``cpu_bf16``: bf16 autocast of the student's forward pass (:func:`.train.autocast`);
+    the terms are computed in float32 from its outputs."""
     dev = x.device
-    with autocast(dev, amp):
+    with autocast(dev, amp, cpu_bf16):
         z_f, z_e, y_hat = representations(model, x)
     z_f, z_e = z_f.float().reshape(len(x), -1), z_e.float().reshape(len(x), -1)
     out: dict[str, torch.Tensor | None] = {"J_MAE": mae_loss(y_hat.float(), y_std)}
@@ -388,6 +391,7 @@ def distill(
                     constraints=flags,
                     options=options,
                     amp=config.amp,
+                    cpu_bf16=config.cpu_bf16,
                 )
                 loss = distilling_loss(terms, lambdas)
                 if diagnose and not norms:

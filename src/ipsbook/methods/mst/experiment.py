@@ -416,7 +416,10 @@ class Settings:
     :class:`ipsbook.training.StopRule` or its fields as a mapping; the ``full`` profile's; see
     the module docstring): every :class:`.train.TrainConfig` phase stops on a plateau of its
     validation split of the training set, ``epochs`` / ``partition_epochs`` being the caps;
-    None: the fixed epochs.
+    None: the fixed epochs. ``cpu_bf16``: the networks whose training forward passes run under
+    bfloat16 autocast on CPU (:attr:`.train.TrainConfig.cpu_bf16`; the profiles name BayesCNN,
+    the one bound by float32 arithmetic; default none: float32 as the paper). It enters those
+    networks' run digests only.
     """
 
     third: str = "uji-lib"
@@ -450,6 +453,7 @@ class Settings:
     device: str | None = None
     checkpoint_every: int = 25
     stop: StopRule | None = None
+    cpu_bf16: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         third = _dataset(self.third)
@@ -530,6 +534,8 @@ class Settings:
             _pos_int("num_threads", self.num_threads)
         _pos_int("checkpoint_every", self.checkpoint_every)
         object.__setattr__(self, "stop", StopRule.of(self.stop))
+        bf16 = (self.cpu_bf16,) if isinstance(self.cpu_bf16, str) else self.cpu_bf16
+        object.__setattr__(self, "cpu_bf16", tuple(dict.fromkeys(_model(m) for m in bf16)))
 
     # --- construction from a profile ---------------------------------------------------------
 
@@ -568,14 +574,20 @@ class Settings:
     def sources(self, target: str) -> tuple[str, str]:
         return sources_of(target, self.third)
 
-    def train_config(self, dataset: str, partition: int = -1) -> TrainConfig:
+    def train_config(self, dataset: str, partition: int = -1, model: str = "") -> TrainConfig:
         """Batch 128, the dataset's epochs (Table 4's ``partition_epochs`` for a partition,
         when given) and learning rate; the last epoch's weights are kept, or, with ``stop``,
-        the epochs are the cap and the best validation epoch's weights are kept."""
+        the epochs are the cap and the best validation epoch's weights are kept; bf16 autocast
+        on CPU when ``model`` is one of ``cpu_bf16``."""
         d = _dataset(dataset)
         epochs = self.partition_epochs.get(d, self.epochs[d]) if partition >= 0 else self.epochs[d]
         return TrainConfig(epochs=epochs, lr=self.lr[d], num_threads=self.num_threads,
-                           device=self.device, restore_best=False, stop=self.stop)
+                           device=self.device, restore_best=False, stop=self.stop,
+                           cpu_bf16=self.bf16(model))
+
+    def bf16(self, model: str) -> bool:
+        """Whether ``model`` trains under bf16 autocast on CPU (``cpu_bf16``)."""
+        return isinstance(model, str) and model.lower() in self.cpu_bf16
 
     def seeds_of(self, table: str, model: str, variant: str = "") -> tuple[int, ...]:
         """The seeds of ``model``'s ``variant`` rows in ``table`` (Tables 1-3): the first n of
@@ -596,7 +608,7 @@ class Settings:
                              margin=self.options.margin, sim_mode=self.options.sim_mode,
                              num_threads=self.num_threads, device=self.device)
 
-    def joint_config(self, sources: Sequence[str]) -> TrainConfig:
+    def joint_config(self, sources: Sequence[str], model: str = "") -> TrainConfig:
         """The joint source phase of (**): epochs = the fingerprint-weighted mean of the sources'
         epochs (it sees as many source fingerprints as (*)'s source phases together), learning
         rate of the source with the most fingerprints (it dominates the pooled batches)."""
@@ -604,7 +616,8 @@ class Settings:
         epochs = max(1, round(sum(self.epochs[s] * n[s] for s in sources) / sum(n.values())))
         big = max(sources, key=lambda s: n[s])
         return TrainConfig(epochs=epochs, lr=self.lr[big], num_threads=self.num_threads,
-                           device=self.device, restore_best=False, stop=self.stop)
+                           device=self.device, restore_best=False, stop=self.stop,
+                           cpu_bf16=self.bf16(model))
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -823,6 +836,8 @@ def _definition(run: Run, s: Settings) -> dict[str, Any]:
         d["model_kw"] = s.model_kw.get(run.model, {})
         if s.stop is not None:
             d["stop"] = s.stop.as_dict()
+        if s.bf16(run.model):
+            d["cpu_bf16"] = True
     if run.model == "cnnloc":  # its input scaling's exponent (changed from e to 2.8)
         d["cnnloc_power"] = CNNLOC_POWER
     if run.kind == "expert":
@@ -1071,7 +1086,7 @@ def _train_and_evaluate(run: Run, store: _Store, dev: torch.device) -> dict[str,
             errors = {f"k={k}": knn_errors(train, test, k) for k in s.knn_k}
         return {"errors": errors, "training": rows, "n_train": len(train), "validation": val}
     kw = s.model_kw.get(run.model, {})
-    cfg = s.train_config(target, run.partition)
+    cfg = s.train_config(target, run.partition, run.model)
 
     def pretrain(model: torch.nn.Module) -> None:
         """SAE pre-training of a fresh CNNLoc on the run's training set (a phase row); with a
@@ -1116,10 +1131,10 @@ def _train_and_evaluate(run: Run, store: _Store, dev: torch.device) -> dict[str,
         if run.kind == "sequential":
             model, th = sequential_transfer(
                 run.model, sources, train,
-                source_configs=[s.train_config(x) for x in run.sources], **common)
+                source_configs=[s.train_config(x, model=run.model) for x in run.sources], **common)
         else:
             model, th = collective_transfer(
-                run.model, sources, train, source_config=s.joint_config(run.sources), **common)
+                run.model, sources, train, source_config=s.joint_config(run.sources, run.model), **common)
         for p in th.phases:
             rows.append(_phase_row(run, f"{run.kind} {p.name}", p.datasets, p.history.summary()))
             val += _validation(run, f"{run.kind} {p.name}", p.history)

@@ -143,7 +143,9 @@ class TrainConfig:
     ``batch_size`` 128 and Adam (Keras' defaults otherwise: β = (0.9, 0.999), ε = 1e-7, as
     paper C used TensorFlow) are the paper's. ``num_threads``: torch intra-op threads (None:
     leave torch's setting). ``device``: None = CUDA when available, else CPU. ``amp``: bfloat16
-    autocast of the network's forward pass, on CUDA only (ignored on CPU).
+    autocast of the network's forward pass on CUDA (ignored on CPU). ``cpu_bf16``: the same on
+    CPU (off by default: float32 as the paper; the losses, the optimiser, the weights and every
+    evaluation stay float32 either way; see :func:`autocast`).
     ``stop``: converged training (a :class:`ipsbook.training.StopRule` or its fields as a
     mapping; the module notes): ``epochs`` becomes the cap, the phase stops on a validation
     plateau and the best epoch's weights are always restored (``restore_best`` only matters
@@ -157,6 +159,7 @@ class TrainConfig:
     num_threads: int | None = None
     device: str | None = None
     amp: bool = True
+    cpu_bf16: bool = False
     progress: bool = False
     eval_batch_size: int = 4096
     stop: StopRule | None = None
@@ -340,10 +343,18 @@ def _check_signature(saved: Mapping[str, Any], now: Mapping[str, Any], path: Pat
 # --- the shared epoch loop ---------------------------------------------------------------------
 
 
-def autocast(dev: torch.device, amp: bool) -> AbstractContextManager[Any]:
-    """bfloat16 autocast on CUDA when ``amp``; a no-op on CPU."""
+def autocast(
+    dev: torch.device, amp: bool, cpu_bf16: bool = False
+) -> AbstractContextManager[Any]:
+    """bfloat16 autocast of one forward pass: on CUDA when ``amp``, on CPU when ``cpu_bf16``;
+    otherwise a no-op. Matrix products and convolutions run in bf16, their weights stay float32
+    (the optimiser updates the float32 copy). Enter it around each forward pass, never around a
+    loop of steps: autocast keeps its bf16 copy of a weight until the outermost region ends, so
+    a step inside a longer region would see the first step's weights."""
     if amp and dev.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
+    if cpu_bf16 and dev.type == "cpu":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
     return nullcontext()
 
 
@@ -957,7 +968,7 @@ def train_specialised(
             total = torch.zeros((), device=dev)
             for s in range(steps):
                 idx = order[s * B : (s + 1) * B]
-                with autocast(dev, config.amp):
+                with autocast(dev, config.amp, config.cpu_bf16):
                     _, _, y_hat = representations(model, x[idx])
                 loss = mae_loss(y_hat.float(), y[idx])
                 opt.zero_grad(set_to_none=True)

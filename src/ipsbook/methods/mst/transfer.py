@@ -647,7 +647,7 @@ def _train_jointly(
                     sel = idx[(idx >= offsets[j]) & (idx < offsets[j + 1])] - offsets[j]
                     if sel.numel() == 0:
                         continue
-                    with autocast(dev, config.amp):
+                    with autocast(dev, config.amp, config.cpu_bf16):
                         _, _, y_hat = representations(m, xs[j][sel])
                     err = err + (y_hat.float() - ys[j][sel]).norm(dim=1).sum()
                 loss = err / len(idx)
