@@ -19,14 +19,14 @@ epoch is the warm-up. An evaluation timing is one call after one untimed warm-up
 repeats run *interleaved* within each phase, and the best of R is kept (the median beside it).
 
 **bf16 autocast** (section ``precision``, BayesCNN and bAaT: the two convolution / attention
-networks): the same stand-alone epoch timed in float32 and under
-``torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False)`` wrapped around the
-package's ``train_specialised`` (interleaved, 1 thread), and a loss-curve check:
+networks): the same stand-alone epoch timed in float32 and under the package's own switch,
+``TrainConfig(cpu_bf16=True)`` (``torch.autocast("cpu", dtype=torch.bfloat16)`` around each
+forward pass; interleaved, 1 thread), and a loss-curve check:
 ``--precision-epochs`` epochs on the timed subset, float32 with seeds 0 and 1 and bf16 with seed 0, each then evaluated
 on the test subset in float32. The tolerance: bf16's loss curve (training J_MAE per epoch, in
 metres) lies no farther from float32's (seed 0; mean absolute difference over the epochs) than
-float32 with another seed does. The chapter's runs stay float32; this measures what the switch
-would give.
+float32 with another seed does. The profiles switch it on for BayesCNN
+(``Settings.cpu_bf16``); this measures what it gives and checks that it keeps the curve.
 
 The measured 1-thread table then replaces ``EPOCH_MS`` in ``experiment.estimate`` for the
 ``quick`` and ``paper`` profiles (``Settings.from_profile``): CPU-hours, and wall time on the
@@ -161,9 +161,9 @@ def _model(name: str, n_anchors: int, seed: int = SEED) -> torch.nn.Module:
         return build(name, n_anchors)
 
 
-def _train_cfg(epochs: int, threads: int, device: str) -> TrainConfig:
+def _train_cfg(epochs: int, threads: int, device: str, cpu_bf16: bool = False) -> TrainConfig:
     return TrainConfig(epochs=epochs, lr=LR, restore_best=False, num_threads=threads,
-                       device=device)
+                       device=device, cpu_bf16=cpu_bf16)
 
 
 def _teacher_cfg(epochs: int, threads: int, device: str) -> TeacherConfig:
@@ -592,18 +592,13 @@ def run(repeats: int | None = None, *, out: str | Path | None = None,
 # bf16 autocast: speed and loss curve
 # --------------------------------------------------------------------------------------------
 
-def _precision(name: str) -> Any:
-    """The autocast context of ``name``: ``"bf16"`` (CPU autocast to bfloat16: matrix products
-    and convolutions in bf16, the losses and the optimiser in float32) or ``"fp32"`` (none)."""
-    if name == "bf16":
-        # without the weight cache: the cache keeps the bf16 copy of each weight until the
-        # outermost autocast region ends, so around a whole training loop every step would
-        # see the first step's weights (the package's own TrainConfig.amp enters autocast per
-        # forward pass instead, and only on CUDA)
-        return torch.autocast("cpu", dtype=torch.bfloat16, cache_enabled=False)
-    if name == "fp32":
-        return contextlib.nullcontext()
-    raise ValueError(f"precision={name!r}; allowed: 'fp32', 'bf16'")
+def _bf16(name: str) -> bool:
+    """``TrainConfig.cpu_bf16`` for a precision ``name``: ``"bf16"`` (CPU autocast to bfloat16
+    around each forward pass: matrix products and convolutions in bf16, the losses, the weights
+    and the optimiser in float32) or ``"fp32"``."""
+    if name not in ("fp32", "bf16"):
+        raise ValueError(f"precision={name!r}; allowed: 'fp32', 'bf16'")
+    return name == "bf16"
 
 
 def _curve(m: str, train: data.FingerprintSet, test: data.FingerprintSet, precision: str,
@@ -614,9 +609,8 @@ def _curve(m: str, train: data.FingerprintSet, test: data.FingerprintSet, precis
     de-standardised positions (UJI's are millions of metres from the origin) need float32, which
     a bf16 switch would keep."""
     model = _model(m, train.n_anchors, seed)
-    with _precision(precision):
-        h = train_specialised(model, train, seed=seed,
-                              config=TrainConfig(epochs=epochs, lr=LR, num_threads=1))
+    h = train_specialised(model, train, seed=seed, config=TrainConfig(
+        epochs=epochs, lr=LR, num_threads=1, cpu_bf16=_bf16(precision)))
     scale = float(model.pos_scale.reshape(-1)[0])  # isotropic: one value on every axis
     return ([float(v) * scale for v in h.metrics["J_MAE"]],
             float(np.mean(evaluate(model.float(), test))))
@@ -651,9 +645,8 @@ def precision_check(models: Sequence[str], datasets: Sequence[str], subsets: Map
             for prec in ("fp32", "bf16"):
                 def run(m: str = m, train: Any = train, prec: str = prec) -> Any:
                     model = _model(m, train.n_anchors)
-                    with _precision(prec):
-                        return train_specialised(model, train, seed=SEED,
-                                                 config=_train_cfg(EPOCHS_PER_TIMING, 1, "cpu"))
+                    cfg = _train_cfg(EPOCHS_PER_TIMING, 1, "cpu", cpu_bf16=_bf16(prec))
+                    return train_specialised(model, train, seed=SEED, config=cfg)
                 row = _row("standalone", m, d, "cpu", 1, len(train), repeats,
                            f"train_specialised(build({m!r}), train, epochs=2, threads=1) "
                            f"under {prec}; epoch 2")
@@ -689,7 +682,8 @@ def precision_check(models: Sequence[str], datasets: Sequence[str], subsets: Map
             "tolerance": ("bf16's loss curve (seed 0; training J_MAE per epoch, in metres) no "
                           "farther from float32's (seed 0) than float32 with seed 1 is: mean "
                           "absolute difference over the epochs"),
-            "method": ("torch.autocast('cpu', dtype=torch.bfloat16) around train_specialised; "
+            "method": ("train_specialised with TrainConfig(cpu_bf16=True): torch.autocast('cpu', "
+                       "dtype=torch.bfloat16) around each forward pass; "
                        "timing as the standalone phase (epoch 2 of 2, 1 thread, best of R "
                        "interleaved); curves: train_specialised on the timed subset, lr 1e-3, "
                        "batch 128, then evaluate on the timed test subset in float32")}

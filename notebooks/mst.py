@@ -113,6 +113,7 @@ sim_mode = "printed"  # J_Sim's form: "printed" (eq. 1), "per-sample" or "hinge"
 pairing = "row"  # student/teacher rows in J_Sim, J_MI: "row" (Algorithm 3) or "nearest"
 workers = 0  # processes running runs side by side; 0 takes the profile's value (at least 0)
 num_threads = 1  # torch intra-op threads per run (at least 1)
+cpu_bf16 = "profile"  # networks trained under bf16 autocast on CPU, comma-separated ("bayescnn"); "none" = all float32; "profile" = the profile's
 scheduler = ""  # address of an existing Dask scheduler (tcp://host:8786) for the runs; "" = local
 artefacts_dir = ""  # folder keeping experts, runs and checkpoints for reuse; empty = user cache
 
@@ -136,7 +137,7 @@ cfg = profiles.resolve("mst", profile)
 params = {"seed": seed, "third": third, "targets": targets, "lambda_mae": lambda_mae, "lambda_sim": lambda_sim,
           "lambda_mi": lambda_mi, "lambda_fi": lambda_fi, "sim_mode": sim_mode,
           "pairing": pairing, "workers": workers, "num_threads": num_threads,
-          "artefacts_dir": artefacts_dir}
+          "cpu_bf16": cpu_bf16, "artefacts_dir": artefacts_dir}
 out = RunOutput(output_dir, chapter="mst", paper="C", cfg=cfg, params=params)
 plotting.use_style()
 
@@ -144,6 +145,7 @@ settings = experiment.Settings.from_profile(
     cfg, third=third, lambdas=(lambda_mae, lambda_sim, lambda_mi, lambda_fi),
     num_threads=num_threads, targets=tuple(t for t in targets.split(",") if t.strip()) or None,
     seeds=tuple(seed + s for s in cfg.seeds), partitions=tuple(seed + p for p in cfg.partitions),
+    cpu_bf16=experiment.parse_cpu_bf16(cpu_bf16),
 )
 # DistillOptions checks both names against the allowed values
 settings = replace(settings, options=replace(settings.options, sim_mode=sim_mode, pairing=pairing))
@@ -163,7 +165,7 @@ display(Markdown(
                 for t, ms in settings.models.items())
     + f"; seeds {list(settings.seeds)} ({report.seeds_note(settings)}); Table 4 partitions {len(settings.partitions)}; "
     f"{PROFILE_NOTE}; J_Sim `{sim_mode}`, pairing `{pairing}`; {n_workers} worker(s) × "
-    f"{num_threads} thread(s)."))
+    f"{num_threads} thread(s); {report.precision_note(settings)}."))
 profiles.table("mst")
 
 # %% [markdown]
@@ -204,6 +206,18 @@ models_table.style.hide(axis="index")
 # run resumes from its last checkpoint. The numbers do not depend on `workers` (tested). The
 # digests cover the settings, not the package's code: after changing the training code, point
 # `artefacts_dir` at a fresh folder (or delete the old one), or the old results are reused.
+#
+# **Arithmetic.** The networks train in float32, as the paper's TensorFlow did by default, with
+# one exception on CPU: the networks named by `cpu_bf16` (the profiles name BayesCNN) run each
+# training forward pass under bfloat16 autocast (`torch.autocast`; convolutions and matrix
+# products in bf16, the weights, the optimiser, the losses and every evaluation in float32).
+# BayesCNN's float32 epoch already runs at about 90 % of this CPU's single-thread sgemm rate, so
+# only cheaper arithmetic could make it faster; under bf16 it trains 1.7–1.8× faster, and its
+# loss curve stays nearer float32's than float32's own curve under another seed
+# (`benchmarks/bench_mst.py`, section *precision*, on the {ref}`performance <performance>` page).
+# The test errors of BayesCNN's rows are therefore those of bf16 training. On a CPU without
+# native bf16 instructions the switch is slower, not faster: pass `cpu_bf16="none"`. On CUDA
+# every network already trains under bf16 autocast (`TrainConfig.amp`).
 
 # %%
 estimated = experiment.estimate(settings)

@@ -250,24 +250,11 @@ def test_curve_check_passes_a_curve_closer_than_another_seed_and_fails_a_farther
         bench.curve_check([1.0], [1.0, 2.0], [1.0])
 
 
-def test_the_precision_context_is_bf16_autocast_or_nothing(bench):
-    with bench._precision("bf16"):
-        y = torch.nn.functional.linear(torch.ones(2, 3), torch.ones(4, 3))
-    assert y.dtype == torch.bfloat16
-    with bench._precision("fp32"):
-        assert torch.nn.functional.linear(torch.ones(2, 3), torch.ones(4, 3)).dtype == torch.float32
+def test_the_precision_names_map_to_the_package_switch(bench):
+    assert bench._bf16("bf16") is True and bench._bf16("fp32") is False
     with pytest.raises(ValueError, match="precision='fp16'"):
-        bench._precision("fp16")
-    # around a whole training loop, a step must see the weights the last step left: no cached
-    # bf16 copy of a weight outlives its update
-    lin = torch.nn.Linear(3, 1)
-    x = torch.ones(1, 3)
-    with bench._precision("bf16"):
-        before = lin(x).item()
-        with torch.no_grad():
-            lin.weight.add_(1.0)
-        after = lin(x).item()
-    assert after == pytest.approx(before + 3.0, abs=0.05)
+        bench._bf16("fp16")
+    assert bench._train_cfg(2, 1, "cpu", cpu_bf16=True).cpu_bf16 is True
 
 
 def test_bad_arguments_fail_before_any_work(bench):

@@ -246,6 +246,20 @@ def test_cpu_bf16_enters_the_configs_and_digests_of_the_named_networks_only():
         assert ("cpu_bf16" in ex._definition(r, quick)) == (r.model == "bayescnn")
     with pytest.raises(ValueError, match="unknown model 'resnet'"):
         Settings(cpu_bf16=("resnet",))
+    # the chapter's parameter
+    assert ex.parse_cpu_bf16("profile") is None
+    assert ex.parse_cpu_bf16("none") == () == ex.parse_cpu_bf16(" ")
+    assert ex.parse_cpu_bf16("BayesCNN, baat") == ("bayescnn", "baat")
+    with pytest.raises(ValueError, match="unknown model 'vgg'"):
+        ex.parse_cpu_bf16("vgg")
+    with pytest.raises(TypeError, match="cpu_bf16=1"):
+        ex.parse_cpu_bf16(1)
+    from ipsbook.methods.mst.report import precision_note
+
+    assert precision_note(quick) == "BayesCNN trains under bf16 autocast on CPU (the rest float32)"
+    assert precision_note(fp32) == "float32 throughout"
+    both = Settings.from_profile("quick", cpu_bf16=("bayescnn", "baat"))
+    assert precision_note(both).startswith("BayesCNN, bAaT train under")
 
 
 def test_loss_options_enter_the_digests_of_what_they_train():

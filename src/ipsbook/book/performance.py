@@ -400,13 +400,13 @@ def _mst_training(d: Mapping[str, Any]) -> View:
                     for k in ("fp32_seed0", "fp32_seed1", "bf16_seed0")))
                  for m, by_ds in pr["by_model"].items() for ds, c in by_ds.items()]
         view.tables.append((
-            ("bf16 autocast (`torch.autocast(\"cpu\", dtype=torch.bfloat16)` around "
-             "`train_specialised`) against float32: a stand-alone epoch at 1 thread [ms per "
-             f"fingerprint], and a loss-curve check of {pr.get('epochs')} epochs on the timed "
-             "subsets (training J_MAE per epoch [m], mean absolute difference of two curves; "
-             "then each model's mean test error [m], evaluated in float32). "
-             f"Tolerance: {escape(str(pr.get('tolerance', '')))}. The chapter's runs stay "
-             "float32"),
+            ("bf16 autocast against float32 (" + escape(str(pr.get("method", ""))) + "): a "
+             "stand-alone epoch at 1 thread [ms per fingerprint], and a loss-curve check of "
+             f"{pr.get('epochs')} epochs on the timed subsets (training J_MAE per epoch [m], "
+             "mean absolute difference of two curves; then each model's mean test error [m], "
+             "evaluated in float32). "
+             f"Tolerance: {escape(str(pr.get('tolerance', '')))}. Paper C's profiles train "
+             "BayesCNN under bf16 autocast (`Settings.cpu_bf16`), the other networks in float32"),
             table(("model", "dataset", "fp32 [ms]", "bf16 [ms]", "speed-up",
                    "bf16 vs fp32 [m]", "seed 1 vs seed 0 [m]", "within tolerance",
                    "test fp32 s0 [m]", "test fp32 s1 [m]", "test bf16 s0 [m]"), prows,

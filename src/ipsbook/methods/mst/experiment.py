@@ -228,6 +228,7 @@ __all__ = [
     "code_digest",
     "estimate",
     "full_variant",
+    "parse_cpu_bf16",
     "partition_stats",
     "plan",
     "run_all",
@@ -623,6 +624,19 @@ class Settings:
         d = asdict(self)
         d["options"] = asdict(self.options)
         return d
+
+
+def parse_cpu_bf16(text: str) -> tuple[str, ...] | None:
+    """The chapter's ``cpu_bf16`` parameter: ``"profile"`` -> None (keep the profile's),
+    ``"none"`` or ``""`` -> ``()`` (float32 throughout), else comma-separated model names."""
+    if not isinstance(text, str):
+        raise TypeError(f"cpu_bf16={text!r} must be a string: 'profile', 'none' or model names")
+    key = text.strip().lower()
+    if key == "profile":
+        return None
+    if key in ("", "none"):
+        return ()
+    return tuple(_model(m.strip()) for m in key.split(",") if m.strip())
 
 
 # --- runs and table rows -----------------------------------------------------------------------
@@ -1452,7 +1466,9 @@ def estimate(settings: Settings, tables: Iterable[str] = TABLES, *,
     the evaluation on the test set and, for an expert, the teacher's pass over its source set
     (``epoch_ms["eval"]``), and CNNLoc's SAE pre-training (``epoch_ms["sae"]``) of every fresh
     network. Distilling with one teacher counts the mean of the stand-alone and
-    two-teacher costs; UTS counts as UJI. Columns: run, kind, model, target, seconds.
+    two-teacher costs; UTS counts as UJI. The networks of ``settings.cpu_bf16`` are counted
+    at their float32 rate: an upper bound (the bench measured bf16 stand-alone epochs only).
+    Columns: run, kind, model, target, seconds.
     ``.seconds.sum()`` / ``workers`` is the compute part of the wall time."""
     return pd.DataFrame([
         {"run": r.name, "kind": r.kind, "model": r.model, "target": r.target,

@@ -538,6 +538,16 @@ def seeds_note(settings: Settings) -> str:
     return "; ".join([text] + [f"{k} for {', '.join(v)}" for k, v in sorted(by_count.items())])
 
 
+def precision_note(settings: Settings) -> str:
+    """The training arithmetic in words: "float32 throughout" or, with ``Settings.cpu_bf16``,
+    e.g. "BayesCNN trains under bf16 autocast on CPU (the rest float32)"."""
+    names = [MODEL_LABELS.get(m, m) for m in settings.cpu_bf16]
+    if not names:
+        return "float32 throughout"
+    return f"{', '.join(names)} train{'s' if len(names) == 1 else ''} under bf16 autocast on " \
+        "CPU (the rest float32)"
+
+
 def pairing_comparison(results: dict[str, Any], *, model: str = "DNN",
                        seeds: Sequence[int] | None = None) -> pd.DataFrame:
     """The pairing switch (:class:`.distill.DistillOptions` ``pairing``) side by side: for each
